@@ -1,0 +1,25 @@
+# Two commands on a fresh machine with only Python 3.11+:  `make run`  and  `make test`.
+# uv comes from PyPI into .tools/ when it is not already on PATH.
+PYTHON ?= python3
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: run test lint setup
+
+.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/python -m pip install --quiet uv
+
+setup: $(if $(findstring .tools,$(UV)),.tools/bin/uv)
+	$(UV) sync --all-packages --locked --quiet
+
+run: setup
+	$(UV) run tbhost plugins
+
+test: setup
+	$(UV) run pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+	$(UV) run mypy

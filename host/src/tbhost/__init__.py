@@ -1,0 +1,7 @@
+"""tbhost: the TradingBoost host process."""
+
+from __future__ import annotations
+
+__all__ = ["__version__"]
+
+__version__ = "0.1.0"

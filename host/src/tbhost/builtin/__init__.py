@@ -1,0 +1,1 @@
+"""Components the host ships, registered through the same entry points as third-party ones."""

@@ -1,0 +1,1 @@
+"""The ``tbhost`` command line."""

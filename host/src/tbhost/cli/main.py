@@ -1,0 +1,69 @@
+"""``tbhost``: the entry point. Keep imports here to click only (``--help`` must be instant)."""
+
+from __future__ import annotations
+
+import click
+
+from .lazy import LazyGroup
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "plugins": ("tbhost.cli.plugins_cmd:plugins", "List installed plugins and their status."),
+    "config": ("tbhost.cli.config_cmd:config", "Show the effective settings (secrets masked)."),
+}
+
+
+def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from importlib.metadata import version
+
+    from tbsdk._version import API_VERSION
+
+    click.echo(f"tbhost {version('tbhost')} (tbsdk API {API_VERSION})")
+    ctx.exit()
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog="Plugins can add commands of their own; `tbhost plugins` lists what is installed.",
+)
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_version,
+    help="Show the host version and the SDK API version, then exit.",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    help="Settings file (default: $TBHOST_CONFIG or ./tbhost.toml).",
+)
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Data directory.")
+@click.option(
+    "--log-level",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    help="Log verbosity.",
+)
+@click.pass_context
+def cli(
+    ctx: click.Context, config_file: str | None, data_dir: str | None, log_level: str | None
+) -> None:
+    """TradingBoost host: run trading bots built from strategy and exchange plugins.
+
+    Settings come from TBHOST_* environment variables, then tbhost.toml, then these flags
+    (later wins).
+    """
+    ctx.meta["tbhost.flags"] = {
+        "config_file": config_file,
+        "data_dir": data_dir,
+        "log_level": log_level,
+    }
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,106 @@
+"""Host settings from ``TBHOST_*`` variables, ``tbhost.toml`` and command-line flags.
+
+Precedence, low to high: environment, the TOML file, flags (DESIGN.md §4). Secrets are
+``SecretStr`` so they never appear in logs, ``repr`` or ``config show``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+__all__ = ["Settings", "config_path", "load_settings"]
+
+CONFIG_ENV = "TBHOST_CONFIG"
+
+
+def config_path(explicit: str | Path | None = None) -> Path:
+    """The TOML file to read: the flag, else ``$TBHOST_CONFIG``, else ``./tbhost.toml``."""
+    return Path(explicit or os.environ.get(CONFIG_ENV) or "tbhost.toml")
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set. Field descriptions are what ``config show`` explains."""
+
+    model_config = SettingsConfigDict(env_prefix="TBHOST_", extra="forbid", frozen=True)
+
+    data_dir: Path = Field(
+        default=Path.home() / ".tbhost",
+        description="Where the SQLite database, candle files and state live.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; empty means SQLite under data_dir.",
+    )
+    redis_url: str | None = Field(
+        default=None, description="Redis for bus, locks and workers; empty means in-process."
+    )
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
+    plugins_allow: list[str] | None = Field(
+        default=None,
+        description="If set, only these plugins load (entry-point or distribution names); "
+        "the host's own built-ins are always allowed.",
+    )
+    plugins_block: list[str] = Field(
+        default_factory=list,
+        description="Plugins never imported (entry-point or distribution names).",
+    )
+    hook_failure_limit: int = Field(
+        default=3, ge=1, description="Consecutive observer-hook failures before quarantine."
+    )
+    check_order_timeout_s: float = Field(
+        default=2.0, gt=0, description="Time a pre-trade check may take before it counts as veto."
+    )
+    api_host: str = Field(default="127.0.0.1", description="GraphQL API bind address.")
+    api_port: int = Field(default=8000, ge=1, le=65535, description="GraphQL API port.")
+    telegram_token: SecretStr | None = Field(default=None, description="Telegram bot token.")
+    secrets_key: SecretStr | None = Field(
+        default=None, description="Key that encrypts exchange credentials at rest."
+    )
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError(f"log_level must be DEBUG, INFO, WARNING or ERROR, not {value!r}")
+        return level
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'tbhost.db'}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # First wins: flags (init), then the TOML file, then the environment.
+        return (init_settings, TomlConfigSettingsSource(settings_cls), env_settings)
+
+
+def load_settings(config_file: str | Path | None = None, **flags: Any) -> Settings:
+    """Build settings; ``flags`` are command-line values (``None`` means not given)."""
+    path = config_path(config_file)
+    if config_file is not None and not path.is_file():
+        from tbsdk.errors import ConfigError
+
+        raise ConfigError(f"config file {path} does not exist; pass an existing --config file")
+
+    class FileSettings(Settings):
+        model_config = SettingsConfigDict(toml_file=path)
+
+    return FileSettings(**{k: v for k, v in flags.items() if v is not None})
