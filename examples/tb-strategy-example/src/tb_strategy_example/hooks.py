@@ -1,0 +1,32 @@
+"""Hooks of the example plugin: a CLI command and a pre-trade size limit."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import click
+from tbsdk import BotInfo, hookimpl
+from tbsdk.model import Instrument, OrderIntent
+from tbsdk.registrars import CliRegistrar
+
+TB_API_VERSION = "1.0"
+MAX_NOTIONAL = Decimal(100_000)
+
+
+@click.command("sma-cross-info")
+def sma_cross_info() -> None:
+    """Explain the sma_cross strategy."""
+    click.echo("sma_cross: long above the slow SMA, flat below it.")
+
+
+@hookimpl
+def tb_register_cli(registrar: CliRegistrar) -> None:
+    registrar.add_command(sma_cross_info)
+
+
+@hookimpl
+def tb_check_order(bot: BotInfo, intent: OrderIntent, instrument: Instrument) -> str | None:
+    price = intent.price or intent.trigger_price
+    if price is not None and instrument.notional(intent.qty, price) > MAX_NOTIONAL:
+        return f"order value above {MAX_NOTIONAL} {instrument.quote}"
+    return None

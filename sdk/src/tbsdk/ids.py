@@ -1,0 +1,39 @@
+"""Deterministic client order ids.
+
+An id is derived from stable facts (account, bot instance, position sequence, purpose, revision),
+never from a clock or a random number, so the same intent always gets the same id. A retry or a
+restart re-sends that id and the venue refuses the duplicate instead of opening a second order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+__all__ = ["base36", "bot_key", "hash36"]
+
+_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def base36(value: int, width: int) -> str:
+    """``value`` in lowercase base 36, left-padded with zeros to exactly ``width`` characters."""
+    if value < 0:
+        raise ValueError(f"base36 needs a non-negative value, got {value}")
+    digits = []
+    while value:
+        value, rem = divmod(value, 36)
+        digits.append(_DIGITS[rem])
+    text = "".join(reversed(digits)) or "0"
+    if len(text) > width:
+        raise ValueError(f"{text} does not fit in {width} base-36 digits")
+    return text.rjust(width, "0")
+
+
+def hash36(text: str, width: int) -> str:
+    """The first ``width`` base-36 digits of SHA-256(``text``) read as a big-endian integer."""
+    digest = int.from_bytes(hashlib.sha256(text.encode()).digest(), "big")
+    return base36(digest, 50)[:width]  # 2**256 needs at most 50 base-36 digits
+
+
+def bot_key(account_id: str, instance_id: str, width: int = 6) -> str:
+    """``bot6`` of the strategy specs: the hash of ``account_id + "/" + instance_id``."""
+    return hash36(f"{account_id}/{instance_id}", width)
