@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from tbsdk import hookspecs
 from tbsdk.groups import ENTRY_POINT_GROUPS
 

@@ -17,8 +17,13 @@ def _run(*cmd: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "TBHOST_"))}
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     return subprocess.run(
-        [str(c) for c in cmd], capture_output=True, text=True, cwd=cwd, env=env,
-        timeout=900, check=False,
+        [str(c) for c in cmd],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=900,
+        check=False,
     )
 
 

@@ -31,50 +31,70 @@ GOOD_STRATEGY = """
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     site = tmp_path_factory.mktemp("site")
     write_distribution(
-        site, "tb-good", {"tbhost.strategies": {"good": "good_plugin:Good"}},
+        site,
+        "tb-good",
+        {"tbhost.strategies": {"good": "good_plugin:Good"}},
         {"good_plugin": GOOD_STRATEGY},
     )
     write_distribution(
-        site, "tb-broken", {"tbhost.strategies": {"broken": "broken_plugin:Broken"}},
+        site,
+        "tb-broken",
+        {"tbhost.strategies": {"broken": "broken_plugin:Broken"}},
         {"broken_plugin": "raise RuntimeError('database driver missing')\n"},
     )
     write_distribution(
-        site, "tb-future", {"tbhost.strategies": {"future": "future_plugin:Future"}},
+        site,
+        "tb-future",
+        {"tbhost.strategies": {"future": "future_plugin:Future"}},
         {"future_plugin": GOOD_STRATEGY.replace('"1.0"', '"2.0"').replace("Good", "Future")},
         version="3.1.4",
     )
     write_distribution(
-        site, "tb-unversioned", {"tbhost.plugins": {"unversioned": "unversioned_hooks"}},
+        site,
+        "tb-unversioned",
+        {"tbhost.plugins": {"unversioned": "unversioned_hooks"}},
         {"unversioned_hooks": "from tbsdk import hookimpl\n"},
     )
     write_distribution(
-        site, "tb-badsig", {"tbhost.plugins": {"badsig": "badsig_hooks"}},
-        {"badsig_hooks": """
+        site,
+        "tb-badsig",
+        {"tbhost.plugins": {"badsig": "badsig_hooks"}},
+        {
+            "badsig_hooks": """
             from tbsdk import hookimpl
             TB_API_VERSION = "1.0"
 
             @hookimpl
             def tb_bot_started(bot, colour):
                 pass
-        """},
+        """
+        },
     )
     write_distribution(
-        site, "tb-unknownhook", {"tbhost.plugins": {"unknownhook": "unknown_hooks"}},
-        {"unknown_hooks": """
+        site,
+        "tb-unknownhook",
+        {"tbhost.plugins": {"unknownhook": "unknown_hooks"}},
+        {
+            "unknown_hooks": """
             from tbsdk import hookimpl
             TB_API_VERSION = "1.0"
 
             @hookimpl
             def tb_on_moon(bot):
                 pass
-        """},
+        """
+        },
     )
     write_distribution(
-        site, "tb-notastrategy", {"tbhost.strategies": {"notastrategy": "nots:Thing"}},
+        site,
+        "tb-notastrategy",
+        {"tbhost.strategies": {"notastrategy": "nots:Thing"}},
         {"nots": "class Thing:\n    api_version = '1.0'\n"},
     )
     write_distribution(
-        site, "tb-blockme", {"tbhost.strategies": {"blockme": "blockme_plugin:Good"}},
+        site,
+        "tb-blockme",
+        {"tbhost.strategies": {"blockme": "blockme_plugin:Good"}},
         {"blockme_plugin": "raise SystemExit('a blocked plugin must never be imported')\n"},
     )
     return site
@@ -140,7 +160,9 @@ def test_human_table_lists_reasons_and_exits_zero(site: Path) -> None:
 def test_name_clash_refuses_both(tmp_path: Path) -> None:
     for dist in ("tb-one", "tb-two"):
         write_distribution(
-            tmp_path, dist, {"tbhost.strategies": {"same": f"{dist.replace('-', '_')}:Good"}},
+            tmp_path,
+            dist,
+            {"tbhost.strategies": {"same": f"{dist.replace('-', '_')}:Good"}},
             {dist.replace("-", "_"): GOOD_STRATEGY},
         )
     found = json.loads(run_tbhost("plugins", "--json", site=tmp_path).stdout)

@@ -9,18 +9,27 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
+
+from tbhost.plugins import PluginHost, PluginStatus
 from tbsdk import BotInfo, ConfigError, hookimpl
 from tbsdk.model import Instrument, OrderIntent, OrderSide, OrderType
-from tbhost.plugins import PluginHost, PluginStatus
 
 BOT = BotInfo(bot_id="b1", strategy="good", exchange="paper", account_id="a1")
 INSTRUMENT = Instrument(
-    exchange="paper", symbol="BTC/USDT", base="BTC", quote="USDT",
-    tick_size=Decimal("0.1"), lot_step=Decimal("0.001"),
+    exchange="paper",
+    symbol="BTC/USDT",
+    base="BTC",
+    quote="USDT",
+    tick_size=Decimal("0.1"),
+    lot_step=Decimal("0.001"),
 )
 INTENT = OrderIntent(
-    client_order_id="hx1", symbol="BTC/USDT", side=OrderSide.BUY, type=OrderType.LIMIT,
-    qty=Decimal("0.5"), price=Decimal("100"),
+    client_order_id="hx1",
+    symbol="BTC/USDT",
+    side=OrderSide.BUY,
+    type=OrderType.LIMIT,
+    qty=Decimal("0.5"),
+    price=Decimal("100"),
 )
 
 
@@ -149,7 +158,7 @@ async def test_check_order_fails_closed_on_timeout(plugin: object) -> None:
 
 def test_component_lookup_explains_what_is_missing() -> None:
     host = PluginHost()
-    with pytest.raises(ConfigError, match="no tbhost.strategies plugin named 'nope'"):
+    with pytest.raises(ConfigError, match=r"no tbhost\.strategies plugin named 'nope'"):
         host.strategy_class("nope")
 
 

@@ -17,6 +17,7 @@ def settings(ctx: click.Context) -> Settings:
     cached: Settings | None = root.meta.get("tbhost.settings")
     if cached is None:
         from pydantic import ValidationError
+
         from tbsdk.errors import TbError
 
         from ..settings import load_settings

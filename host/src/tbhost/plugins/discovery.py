@@ -14,6 +14,7 @@ from types import ModuleType
 from typing import Any
 
 from stevedore import NamedExtensionManager
+
 from tbsdk import Exchange, Notifier, Strategy, check_api_version
 from tbsdk.exchange import ExchangeCapabilities
 from tbsdk.groups import ENTRY_POINT_GROUPS, EXCHANGES, NOTIFIERS, PLUGINS, STRATEGIES

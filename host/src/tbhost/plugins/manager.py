@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import pluggy
+
 from tbsdk import Exchange, Notifier, Strategy, hookspecs
 from tbsdk.errors import ConfigError
 from tbsdk.groups import EXCHANGES, NOTIFIERS, PLUGINS, STRATEGIES
