@@ -3,6 +3,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+
 from tbsdk.errors import IllegalTransition
 from tbsdk.model import Fill, Order, OrderIntent, OrderSide, OrderStatus, OrderType
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import click
+
 from tbsdk import BotInfo, hookimpl
 from tbsdk.model import Instrument, OrderIntent
 from tbsdk.registrars import CliRegistrar

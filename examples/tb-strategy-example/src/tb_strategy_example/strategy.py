@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import ClassVar
 
 from pydantic import Field, model_validator
+
 from tbsdk import JsonState, Strategy, StrategyConfig, StrategyContext
 from tbsdk.ids import base36, bot_key
 from tbsdk.model import CandleClosed, OrderIntent, OrderSide, OrderType
