@@ -17,9 +17,7 @@ SAMPLE = re.compile(r"(<!-- sample: (?P<path>\S+) -->\n```\w*\n)(?P<body>.*?)(\n
 def main() -> None:
     for doc in sorted((ROOT / "docs").rglob("*.md")):
         text = doc.read_text()
-        new = SAMPLE.sub(
-            lambda m: m[1] + (ROOT / m["path"]).read_text().rstrip() + m[4], text
-        )
+        new = SAMPLE.sub(lambda m: m[1] + (ROOT / m["path"]).read_text().rstrip() + m[4], text)
         if new != text:
             doc.write_text(new)
             print(f"updated {doc.relative_to(ROOT)}")

@@ -1,0 +1,1 @@
+"""The event engine: one code path for backtest, paper and live bots."""

@@ -1,0 +1,183 @@
+"""``BotContext``: what one bot's strategy sees. Commands are queued, never run inside a handler."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Protocol
+
+from tbsdk import BotInfo, ConfigError, RunMode, StrategyContext
+from tbsdk.model import (
+    Balance,
+    CandleArrays,
+    Instrument,
+    Order,
+    OrderIntent,
+    Position,
+    PositionMode,
+    PositionSide,
+)
+
+
+class MarketData(Protocol):
+    """Where candles come from: stored series in a backtest, a feed in paper and live mode."""
+
+    def subscribe(self, symbol: str, timeframe: str, warmup: int) -> None: ...
+
+    def history(self, symbol: str, timeframe: str, count: int | None) -> CandleArrays: ...
+
+
+@dataclass(frozen=True)
+class Submit:
+    intent: OrderIntent
+
+
+@dataclass(frozen=True)
+class Cancel:
+    client_order_id: str
+
+
+@dataclass(frozen=True)
+class Replace:
+    old_client_order_id: str
+    new: OrderIntent
+
+
+Command = Submit | Cancel | Replace
+
+
+class BotContext(StrategyContext):
+    """State the engine keeps current for one bot: orders, positions and balances as the
+    exchange last reported them, timers, and the queue of commands from the last handler."""
+
+    def __init__(
+        self,
+        bot: BotInfo,
+        mode: RunMode,
+        clock: Callable[[], int],
+        market: MarketData,
+        instruments: dict[str, Instrument],
+        position_mode: PositionMode = PositionMode.ONE_WAY,
+        on_notify: Callable[[str, str, dict[str, Any]], None] | None = None,
+        on_signal: Callable[[str, dict[str, Any]], None] | None = None,
+    ) -> None:
+        self._bot, self._mode, self._clock, self._market = bot, mode, clock, market
+        self._instruments = instruments
+        self._position_mode = position_mode
+        self._log = logging.getLogger(f"tbhost.bot.{bot.bot_id}")
+        self._on_notify, self._on_signal = on_notify, on_signal
+        self.commands: list[Command] = []
+        self.timers: dict[str, int] = {}
+        self.tick_subscriptions: dict[str, float] = {}
+        self.orders: dict[str, Order] = {}
+        self.positions: dict[tuple[str, PositionSide], Position] = {}
+        self.balances: dict[str, Balance] = {}
+        self.equity_value = Decimal(0)
+
+    # -- identity and clock ------------------------------------------------------------------
+    @property
+    def bot(self) -> BotInfo:
+        return self._bot
+
+    @property
+    def mode(self) -> RunMode:
+        return self._mode
+
+    @property
+    def log(self) -> logging.Logger:
+        return self._log
+
+    def now(self) -> int:
+        return self._clock()
+
+    # -- market data -------------------------------------------------------------------------
+    def subscribe(self, symbol: str, timeframe: str, *, warmup: int = 0) -> None:
+        self.instrument(symbol)
+        self._market.subscribe(symbol, timeframe, warmup)
+
+    def subscribe_ticks(self, symbol: str, *, min_interval_s: float = 1.0) -> None:
+        self.instrument(symbol)
+        self.tick_subscriptions[symbol] = min_interval_s
+
+    def history(self, symbol: str, timeframe: str, count: int | None = None) -> CandleArrays:
+        return self._market.history(symbol, timeframe, count)
+
+    def instrument(self, symbol: str) -> Instrument:
+        try:
+            return self._instruments[symbol]
+        except KeyError:
+            known = ", ".join(sorted(self._instruments)) or "none"
+            raise ConfigError(
+                f"bot {self._bot.bot_id}: {symbol!r} is not a market of this account "
+                f"(markets: {known})"
+            ) from None
+
+    # -- account -----------------------------------------------------------------------------
+    @property
+    def position_mode(self) -> PositionMode:
+        return self._position_mode
+
+    def position(self, symbol: str, side: PositionSide = PositionSide.NET) -> Position:
+        found = self.positions.get((symbol, side))
+        if found is not None:
+            return found
+        inst = self.instrument(symbol)
+        return Position(symbol=symbol, position_side=side, contract_size=inst.contract_size)
+
+    def balance(self, currency: str) -> Balance:
+        zero = Decimal(0)
+        return self.balances.get(currency) or Balance(currency=currency, total=zero, free=zero)
+
+    def equity(self) -> Decimal:
+        return self.equity_value
+
+    def open_orders(self, symbol: str | None = None) -> list[Order]:
+        return [
+            o
+            for o in self.orders.values()
+            if not o.status.is_terminal and (symbol is None or o.intent.symbol == symbol)
+        ]
+
+    def order(self, client_order_id: str) -> Order | None:
+        return self.orders.get(client_order_id)
+
+    # -- commands ----------------------------------------------------------------------------
+    def submit(self, intent: OrderIntent) -> None:
+        self.instrument(intent.symbol)
+        self.commands.append(Submit(intent))
+
+    def cancel(self, client_order_id: str) -> None:
+        self.commands.append(Cancel(client_order_id))
+
+    def replace(self, old_client_order_id: str, new: OrderIntent) -> None:
+        self.instrument(new.symbol)
+        self.commands.append(Replace(old_client_order_id, new))
+
+    def set_timer(self, name: str, at: int) -> None:
+        self.timers[name] = at
+
+    def cancel_timer(self, name: str) -> None:
+        self.timers.pop(name, None)
+
+    def take_commands(self) -> list[Command]:
+        taken, self.commands = self.commands, []
+        return taken
+
+    def due_timers(self, now: int) -> list[tuple[int, str]]:
+        """Timers due at or before ``now``, earliest first; they are disarmed."""
+        due = sorted((at, name) for name, at in self.timers.items() if at <= now)
+        for _, name in due:
+            del self.timers[name]
+        return due
+
+    # -- reporting ---------------------------------------------------------------------------
+    def notify(self, kind: str, message: str, **data: Any) -> None:
+        self._log.info("%s: %s", kind, message)
+        if self._on_notify is not None:
+            self._on_notify(kind, message, data)
+
+    def signal(self, name: str, **data: Any) -> None:
+        if self._on_signal is not None:
+            self._on_signal(name, data)

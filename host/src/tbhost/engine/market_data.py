@@ -1,0 +1,64 @@
+"""Candle history as a strategy sees it: only candles that have closed, never one ahead.
+
+A backtest knows the whole series up front, so each subscribed timeframe is held as one
+``CandleArrays`` and a cursor; ``history`` returns zero-copy views up to the cursor. Higher
+timeframes are resampled from the chart series, and a higher-timeframe candle becomes visible
+only once the clock has reached its close time (indicators spec §7.3), never before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from tbsdk.model import CandleArrays
+from tbsdk.timeframes import bucket_starts, timeframe_ms
+
+
+def resample(arrays: CandleArrays, source_tf: str, target_tf: str) -> CandleArrays:
+    """Aggregate ``arrays`` into UTC-aligned ``target_tf`` buckets (indicators spec §7.1).
+
+    Every bucket with at least one candle is returned, the last one possibly unfinished: what
+    makes a bucket usable is its close time, which ``Series`` compares with the clock.
+    """
+    src, dst = timeframe_ms(source_tf), timeframe_ms(target_tf)
+    if dst % src:
+        raise ValueError(f"cannot build {target_tf} candles from {source_tf} candles")
+    if len(arrays) == 0:
+        return CandleArrays.empty()
+    starts = bucket_starts(arrays.ts, target_tf)
+    first = np.concatenate(([0], np.flatnonzero(np.diff(starts)) + 1))
+    last = np.concatenate((first[1:], [len(starts)])) - 1
+    return CandleArrays(
+        ts=starts[first],
+        open=arrays.open[first],
+        high=np.maximum.reduceat(arrays.high, first),
+        low=np.minimum.reduceat(arrays.low, first),
+        close=arrays.close[last],
+        volume=np.add.reduceat(arrays.volume, first),
+    )
+
+
+@dataclass
+class Series:
+    """One timeframe of one symbol, with the close time of every candle for the cursor."""
+
+    timeframe: str
+    arrays: CandleArrays
+    close_ts: npt.NDArray[np.int64] = field(init=False)
+    visible: int = 0  # candles closed so far
+
+    def __post_init__(self) -> None:
+        self.close_ts = self.arrays.ts + timeframe_ms(self.timeframe)
+
+    def advance(self, now: int) -> range:
+        """Move the cursor to ``now``; return the indices of candles that just closed."""
+        before = self.visible
+        self.visible = int(np.searchsorted(self.close_ts, now, "right"))
+        return range(before, self.visible)
+
+    def history(self, count: int | None) -> CandleArrays:
+        start = 0 if count is None else max(0, self.visible - count)
+        return self.arrays.slice(start, self.visible)

@@ -1,0 +1,231 @@
+"""``BotRunner``: delivers events to one strategy and carries out what it asks for.
+
+The same runner serves backtest, paper and live bots; only the clock, the market data and the
+exchange it is given differ. Each handler's commands run after the handler returns, and the
+events they cause are delivered before the next outside event, so a strategy always sees the
+consequence of its last command first.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from decimal import Decimal
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from tbsdk import Exchange, Strategy
+from tbsdk.errors import InsufficientFunds, InvalidOrder, OrderNotFound, TbError
+from tbsdk.model import (
+    CandleClosed,
+    Event,
+    FillEvent,
+    Order,
+    OrderIntent,
+    OrderStatus,
+    OrderUpdate,
+    PositionChanged,
+    RejectReason,
+    StopReason,
+    Tick,
+    TimerFired,
+)
+
+from .context import BotContext, Cancel, Command, Submit
+from .risk import RiskLimits, check_limits
+
+if TYPE_CHECKING:
+    from ..plugins import PluginHost
+
+log = logging.getLogger(__name__)
+
+MAX_CASCADE = 10_000  # events caused by one outside event; more means a strategy loops
+
+
+class BotState(StrEnum):
+    CREATED = "created"
+    RUNNING = "running"
+    FAULTED = "faulted"
+    STOPPED = "stopped"
+
+
+class BotRunner:
+    def __init__(
+        self,
+        strategy: Strategy[Any],
+        ctx: BotContext,
+        exchange: Exchange,
+        plugins: PluginHost | None = None,
+        limits: RiskLimits | None = None,
+    ) -> None:
+        self.strategy, self.ctx, self.exchange = strategy, ctx, exchange
+        self.plugins = plugins
+        self.limits = limits or RiskLimits()
+        self.state = BotState.CREATED
+        self.fault: str | None = None
+        self.last_price: dict[str, Decimal] = {}
+        self._pending: deque[Event] = deque()
+
+    @property
+    def active(self) -> bool:
+        return self.state is BotState.RUNNING
+
+    async def start(self, saved_state: dict[str, Any] | None = None) -> None:
+        self.state = BotState.RUNNING
+        if saved_state is not None and not self._call(self.strategy.load_state, saved_state):
+            return
+        if self._call(self.strategy.on_start, self.ctx):
+            await self._settle()
+        if self.plugins is not None and self.active:
+            await self.plugins.bot_started(self.ctx.bot)
+
+    async def stop(self, reason: StopReason) -> None:
+        if self.state is BotState.RUNNING:
+            self._call(self.strategy.on_stop, self.ctx, reason)
+            await self._settle()
+            self.state = BotState.STOPPED
+        if self.plugins is not None:
+            await self.plugins.bot_stopped(self.ctx.bot, str(reason))
+
+    async def deliver(self, event: Event) -> None:
+        """An outside event (candle, tick, timer, exchange report) for this bot."""
+        if not self.active:
+            return
+        self._pending.append(event)
+        await self._settle()
+
+    # -- internals ---------------------------------------------------------------------------
+    def _call(self, handler: Any, *args: Any) -> bool:
+        try:
+            handler(*args)
+        except Exception as exc:  # noqa: BLE001 - isolation: a strategy bug faults its bot only
+            self._fault(f"{handler.__qualname__} raised {type(exc).__name__}: {exc}", exc)
+            return False
+        return True
+
+    def _fault(self, reason: str, exc: BaseException | None = None) -> None:
+        # Resting orders (stops, take-profits) are left on the venue on purpose: a faulted bot
+        # must not leave its position unprotected.
+        self.state = BotState.FAULTED
+        self.fault = reason
+        self.ctx.log.error("bot faulted: %s", reason, exc_info=exc)
+        self.ctx.commands.clear()
+
+    async def _settle(self) -> None:
+        steps = 0
+        while self.active:
+            for command in self.ctx.take_commands():
+                await self._execute(command)
+            if not self._pending:
+                return
+            steps += 1
+            if steps > MAX_CASCADE:
+                self._fault(f"more than {MAX_CASCADE} events from one outside event")
+                return
+            await self._dispatch(self._pending.popleft())
+
+    async def _dispatch(self, event: Event) -> None:
+        ctx, strat = self.ctx, self.strategy
+        if isinstance(event, CandleClosed):
+            self.last_price[event.symbol] = event.candle.close
+            self._call(strat.on_candle, ctx, event)
+        elif isinstance(event, FillEvent):
+            ctx.orders[event.order.client_order_id] = event.order
+            self.last_price[event.fill.symbol] = event.fill.price
+            if self._call(strat.on_fill, ctx, event) and self.plugins is not None:
+                await self.plugins.fill(ctx.bot, event.fill, event.order)
+        elif isinstance(event, OrderUpdate):
+            ctx.orders[event.order.client_order_id] = event.order
+            if self._call(strat.on_order_update, ctx, event) and self.plugins is not None:
+                await self.plugins.order_updated(ctx.bot, event.order)
+        elif isinstance(event, PositionChanged):
+            pos = event.position
+            ctx.positions[(pos.symbol, pos.position_side)] = pos
+            if self._call(strat.on_position_changed, ctx, event) and self.plugins is not None:
+                await self.plugins.position_changed(ctx.bot, pos)
+        elif isinstance(event, TimerFired):
+            self._call(strat.on_timer, ctx, event)
+        elif isinstance(event, Tick):
+            self.last_price[event.symbol] = event.price
+            self._call(strat.on_tick, ctx, event)
+
+    async def _execute(self, command: Command) -> None:
+        if isinstance(command, Submit):
+            await self._submit(command.intent)
+        elif isinstance(command, Cancel):
+            await self._cancel(command.client_order_id)
+        elif command.new.type.is_trigger:
+            # A protective stop is replaced place-then-cancel: never a moment without one.
+            if await self._submit(command.new):
+                await self._cancel(command.old_client_order_id)
+        else:
+            # Limits are cancel-then-place so reduce-only size never exceeds the position.
+            await self._cancel(command.old_client_order_id)
+            await self._submit(command.new)
+
+    async def _submit(self, intent: OrderIntent) -> bool:
+        ctx = self.ctx
+        if intent.client_order_id in ctx.orders:
+            # The id already exists: sending it again could only double the order.
+            ctx.log.warning("intent %s already submitted; not sent again", intent.client_order_id)
+            return False
+        veto = await self._veto(intent)
+        if veto is not None:
+            self._reject(intent, veto, RejectReason.VETOED)
+            return False
+        try:
+            order = await self.exchange.create_order(intent)
+        except (InvalidOrder, InsufficientFunds) as exc:
+            reason = getattr(exc, "reason", None)
+            self._reject(
+                intent,
+                exc.message,
+                reason
+                if isinstance(reason, RejectReason)
+                else (
+                    RejectReason.INSUFFICIENT_MARGIN
+                    if isinstance(exc, InsufficientFunds)
+                    else RejectReason.OTHER
+                ),
+            )
+            return False
+        ctx.orders[intent.client_order_id] = order
+        if self.plugins is not None:
+            await self.plugins.order_updated(ctx.bot, order)
+        return True
+
+    async def _veto(self, intent: OrderIntent) -> str | None:
+        ctx = self.ctx
+        inst = ctx.instrument(intent.symbol)
+        ref = intent.price or intent.trigger_price or self.last_price.get(intent.symbol)
+        if ref is None:
+            return f"no price known for {intent.symbol} yet; wait for the first candle"
+        position = ctx.position(intent.symbol, intent.position_side)
+        problem = check_limits(self.limits, intent, inst, position, ref, ctx.equity())
+        if problem is None and self.plugins is not None:
+            problem = await self.plugins.check_order(ctx.bot, intent, inst)
+        return problem
+
+    def _reject(self, intent: OrderIntent, message: str, reason: RejectReason) -> None:
+        now = self.ctx.now()
+        order = Order(intent=intent, created_at=now, updated_at=now).transition(
+            OrderStatus.REJECTED, at=now, reason=message
+        )
+        self.ctx.orders[intent.client_order_id] = order
+        self.ctx.log.warning("order %s rejected: %s", intent.client_order_id, message)
+        self._pending.append(OrderUpdate(order=order, reject_reason=reason))
+
+    async def _cancel(self, client_order_id: str) -> None:
+        known = self.ctx.orders.get(client_order_id)
+        if known is None or known.status.is_terminal:
+            return
+        try:
+            order = await self.exchange.cancel_order(known.intent.symbol, client_order_id)
+        except OrderNotFound:
+            order = await self.exchange.fetch_order(known.intent.symbol, client_order_id)
+        except TbError as exc:
+            self.ctx.log.error("cancel of %s failed: %s", client_order_id, exc)
+            return
+        self.ctx.orders[client_order_id] = order
+        if order.status is OrderStatus.CANCELED:
+            self._pending.append(OrderUpdate(order=order, by_strategy=True))
