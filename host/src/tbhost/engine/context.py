@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
 from tbsdk import BotInfo, ConfigError, RunMode, StrategyContext
+from tbsdk.commands import Cancel, Command, Replace, Submit
 from tbsdk.model import (
     Balance,
     CandleArrays,
@@ -27,25 +27,6 @@ class MarketData(Protocol):
     def subscribe(self, symbol: str, timeframe: str, warmup: int) -> None: ...
 
     def history(self, symbol: str, timeframe: str, count: int | None) -> CandleArrays: ...
-
-
-@dataclass(frozen=True)
-class Submit:
-    intent: OrderIntent
-
-
-@dataclass(frozen=True)
-class Cancel:
-    client_order_id: str
-
-
-@dataclass(frozen=True)
-class Replace:
-    old_client_order_id: str
-    new: OrderIntent
-
-
-Command = Submit | Cancel | Replace
 
 
 class BotContext(StrategyContext):
@@ -146,14 +127,14 @@ class BotContext(StrategyContext):
     # -- commands ----------------------------------------------------------------------------
     def submit(self, intent: OrderIntent) -> None:
         self.instrument(intent.symbol)
-        self.commands.append(Submit(intent))
+        self.commands.append(Submit(intent, self.now()))
 
     def cancel(self, client_order_id: str) -> None:
-        self.commands.append(Cancel(client_order_id))
+        self.commands.append(Cancel(client_order_id, self.now()))
 
     def replace(self, old_client_order_id: str, new: OrderIntent) -> None:
         self.instrument(new.symbol)
-        self.commands.append(Replace(old_client_order_id, new))
+        self.commands.append(Replace(old_client_order_id, new, self.now()))
 
     def set_timer(self, name: str, at: int) -> None:
         self.timers[name] = at

@@ -62,3 +62,48 @@ class Series:
     def history(self, count: int | None) -> CandleArrays:
         start = 0 if count is None else max(0, self.visible - count)
         return self.arrays.slice(start, self.visible)
+
+
+class StoredMarketData:
+    """Backtest market data: the chart series of each symbol, resampled on subscription.
+
+    Subscriptions at the chart timeframe or any multiple of it are served; a lower timeframe
+    needs its own stored candles and is refused with a message saying so.
+    """
+
+    def __init__(self, chart_timeframe: str, chart: dict[str, CandleArrays]) -> None:
+        self.chart_timeframe = chart_timeframe
+        self.chart = chart
+        self.series: dict[tuple[str, str], Series] = {}
+
+    def subscribe(self, symbol: str, timeframe: str, warmup: int) -> None:
+        if (symbol, timeframe) in self.series:
+            return
+        if symbol not in self.chart:
+            raise ValueError(
+                f"no candles loaded for {symbol}; load its {self.chart_timeframe} data"
+            )
+        if timeframe_ms(timeframe) < timeframe_ms(self.chart_timeframe):
+            raise ValueError(
+                f"{timeframe} is below the backtest timeframe {self.chart_timeframe}; run the "
+                f"backtest on {timeframe} candles instead"
+            )
+        arrays = self.chart[symbol]
+        if timeframe != self.chart_timeframe:
+            arrays = resample(arrays, self.chart_timeframe, timeframe)
+        self.series[(symbol, timeframe)] = Series(timeframe, arrays)
+
+    def history(self, symbol: str, timeframe: str, count: int | None) -> CandleArrays:
+        series = self.series.get((symbol, timeframe))
+        if series is None:
+            raise ValueError(
+                f"{symbol} {timeframe} is not subscribed; call ctx.subscribe in on_start"
+            )
+        return series.history(count)
+
+    def by_timeframe_desc(self) -> list[tuple[str, Series]]:
+        """Subscriptions, highest timeframe first: the order candle events are delivered in."""
+        return sorted(
+            ((symbol, s) for (symbol, _), s in self.series.items()),
+            key=lambda item: (-timeframe_ms(item[1].timeframe), item[0]),
+        )

@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from tbsdk import Exchange, Strategy
+from tbsdk.commands import Cancel, Command, Submit
 from tbsdk.errors import InsufficientFunds, InvalidOrder, OrderNotFound, TbError
 from tbsdk.model import (
     CandleClosed,
@@ -31,7 +32,7 @@ from tbsdk.model import (
     TimerFired,
 )
 
-from .context import BotContext, Cancel, Command, Submit
+from .context import BotContext
 from .risk import RiskLimits, check_limits
 
 if TYPE_CHECKING:

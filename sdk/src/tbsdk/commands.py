@@ -1,0 +1,41 @@
+"""Order commands a strategy queues through its context, in call order.
+
+The host carries them out after the handler returns; ``tbsdk.testing`` records them instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .model import OrderIntent
+
+__all__ = ["Cancel", "Command", "Replace", "Submit"]
+
+
+@dataclass(frozen=True, slots=True)
+class Submit:
+    """``ctx.submit(intent)`` was called at ``ts``."""
+
+    intent: OrderIntent
+    ts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    """``ctx.cancel(client_order_id)`` was called at ``ts``."""
+
+    client_order_id: str
+    ts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Replace:
+    """``ctx.replace(old_client_order_id, new)`` was called at ``ts``."""
+
+    old_client_order_id: str
+    new: OrderIntent
+    ts: int
+
+
+Command = Submit | Cancel | Replace
+"""An order command a strategy queued."""
