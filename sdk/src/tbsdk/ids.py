@@ -14,8 +14,12 @@ __all__ = ["base36", "bot_key", "hash36"]
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
-def base36(value: int, width: int) -> str:
-    """``value`` in lowercase base 36, left-padded with zeros to exactly ``width`` characters."""
+def base36(value: int, width: int = 0) -> str:
+    """``value`` in lowercase base 36, left-padded with zeros to ``width`` characters when given.
+
+    A value needing more than a given ``width`` raises instead of being cut: a truncated id could
+    collide with another order's.
+    """
     if value < 0:
         raise ValueError(f"base36 needs a non-negative value, got {value}")
     digits = []
@@ -23,7 +27,7 @@ def base36(value: int, width: int) -> str:
         value, rem = divmod(value, 36)
         digits.append(_DIGITS[rem])
     text = "".join(reversed(digits)) or "0"
-    if len(text) > width:
+    if width and len(text) > width:
         raise ValueError(f"{text} does not fit in {width} base-36 digits")
     return text.rjust(width, "0")
 
