@@ -8,8 +8,9 @@ flag, so the host's retry and reconciliation logic never parses venue messages.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import ClassVar
+from typing import ClassVar, Protocol, runtime_checkable
 
 from pydantic import ConfigDict
 
@@ -18,6 +19,7 @@ from .errors import InvalidOrder
 from .model import (
     Balance,
     CandleArrays,
+    Event,
     Instrument,
     MarginMode,
     Order,
@@ -25,10 +27,11 @@ from .model import (
     Position,
     PositionMode,
     Ticker,
+    Trade,
 )
 from .model._base import FrozenModel
 
-__all__ = ["Exchange", "ExchangeCapabilities", "ExchangeConfig"]
+__all__ = ["Exchange", "ExchangeCapabilities", "ExchangeConfig", "SimulatedVenue"]
 
 
 class ExchangeCapabilities(FrozenModel):
@@ -129,3 +132,24 @@ class Exchange(ABC):
 
     async def close(self) -> None:
         """Release connections. Called once when the host is done with the adapter."""
+
+
+@runtime_checkable
+class SimulatedVenue(Protocol):
+    """An exchange the host can drive candle by candle: what a backtest needs beyond
+    :class:`Exchange`. The paper exchange implements it."""
+
+    def process_candle(
+        self, symbol: str, ts: int, open: float, high: float, low: float, close: float
+    ) -> Sequence[Event]:
+        """Match resting orders against one candle; return the events it caused, in order,
+        each stamped ``ts`` (the host passes the candle's close time)."""
+        ...
+
+    def equity(self, currency: str) -> Decimal:
+        """Account value in ``currency``, unrealised PnL at the last price included."""
+        ...
+
+    def trades(self) -> list[Trade]:
+        """Round trips closed so far."""
+        ...

@@ -9,9 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from tbsdk.timeframes import timeframe_ms
+
 from .context import settings
 
 if TYPE_CHECKING:
+    from tbsdk.model import CandleArrays
+
     from ..candles import CandleStore, StoredSeries
 
 
@@ -36,6 +40,33 @@ def _as_dict(series: StoredSeries) -> dict[str, Any]:
         "missing": series.missing,
         "gaps": [{"after": g.after, "before": g.before, "missing": g.missing} for g in series.gaps],
     }
+
+
+def load_or_import(
+    ctx: click.Context,
+    exchange: str,
+    symbol: str,
+    timeframe: str,
+    start: int | None = None,
+    end: int | None = None,
+) -> CandleArrays:
+    """Stored candles of the series; a bundled series not yet stored is imported first."""
+    import logging
+
+    from ..candles import read_candle_csv
+    from ..datasets import BUNDLED
+
+    store = _store(ctx)
+    if not store.path(exchange, symbol, timeframe).is_file():
+        for d in BUNDLED:
+            if (d.exchange, d.symbol, d.timeframe) == (exchange, symbol, timeframe):
+                logging.getLogger(__name__).info(
+                    "importing bundled %s %s candles", symbol, timeframe
+                )
+                store.write(
+                    exchange, symbol, timeframe, read_candle_csv(d.path, timeframe_ms(timeframe))
+                )
+    return store.read(exchange, symbol, timeframe, start, end)
 
 
 @click.group()

@@ -10,6 +10,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plugins": ("tbhost.cli.plugins_cmd:plugins", "List installed plugins and their status."),
     "config": ("tbhost.cli.config_cmd:config", "Show the effective settings (secrets masked)."),
     "data": ("tbhost.cli.data_cmd:data", "Import and inspect stored candles."),
+    "backtest": ("tbhost.cli.backtest_cmd:backtest", "Backtest a strategy on stored candles."),
 }
 
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import ClassVar
 
-from tbsdk import API_VERSION, Credentials, Exchange, ExchangeCapabilities, ExchangeConfig
+from tbsdk import Credentials, Exchange, ExchangeCapabilities, ExchangeConfig
 from tbsdk.errors import ConfigError, InvalidOrder
 from tbsdk.model import (
     Balance,
     CandleArrays,
+    Event,
     Instrument,
     MarginMode,
     Order,
@@ -19,6 +20,7 @@ from tbsdk.model import (
     Position,
     PositionMode,
     Ticker,
+    Trade,
 )
 
 from .engine import PaperEngine
@@ -35,7 +37,7 @@ class PaperExchange(Exchange):
     """
 
     name: ClassVar[str] = "paper"
-    api_version: ClassVar[str] = API_VERSION
+    api_version: ClassVar[str] = "1.0"
     capabilities: ClassVar[ExchangeCapabilities] = ExchangeCapabilities(
         hedge_mode=True,
         stop_orders=True,
@@ -65,6 +67,18 @@ class PaperExchange(Exchange):
     def add_candles(self, symbol: str, timeframe: str, candles: CandleArrays) -> None:
         """Provide the candle series :meth:`fetch_candles` serves for ``(symbol, timeframe)``."""
         self._candles[(symbol, timeframe)] = candles
+
+    # -- SimulatedVenue: what a backtest drives ---------------------------------------------
+    def process_candle(
+        self, symbol: str, ts: int, open: float, high: float, low: float, close: float
+    ) -> Sequence[Event]:
+        return self.engine.process_candle(symbol, ts, open, high, low, close)
+
+    def equity(self, currency: str) -> Decimal:
+        return self.engine.equity(currency)
+
+    def trades(self) -> list[Trade]:
+        return self.engine.trades
 
     async def load_markets(self) -> dict[str, Instrument]:
         return self.engine.instruments
