@@ -13,8 +13,11 @@ export UV_PYTHON_DOWNLOADS := never
 setup: $(if $(findstring .tools,$(UV)),.tools/bin/uv)
 	$(UV) sync --all-packages --locked --quiet
 
+# The main job on embedded defaults: the installed plugins, then a backtest of the example
+# strategy on the bundled real BTC/USDT candles through the engine and the paper exchange.
 run: setup
 	$(UV) run tbhost plugins
+	$(UV) run tbhost backtest sma_cross --symbol BTC/USDT --timeframe 1h --plot .tbhost/backtest.png
 
 test: setup
 	$(UV) run pytest $(PYTEST_ARGS)

@@ -100,7 +100,8 @@ class BotRunner:
         try:
             handler(*args)
         except Exception as exc:  # noqa: BLE001 - isolation: a strategy bug faults its bot only
-            self._fault(f"{handler.__qualname__} raised {type(exc).__name__}: {exc}", exc)
+            where = f"{type(self.strategy).__name__}.{handler.__name__}"
+            self._fault(f"{where} raised {type(exc).__name__}: {exc}", exc)
             return False
         return True
 
