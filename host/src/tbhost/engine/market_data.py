@@ -2,8 +2,8 @@
 
 A backtest knows the whole series up front, so each subscribed timeframe is held as one
 ``CandleArrays`` and a cursor; ``history`` returns zero-copy views up to the cursor. Higher
-timeframes are resampled from the chart series, and a higher-timeframe candle becomes visible
-only once the clock has reached its close time (indicators spec §7.3), never before.
+timeframes are resampled from the chart series (complete buckets only), and a higher-timeframe
+candle becomes visible only once the clock has reached its close time (indicators spec §7.3).
 """
 
 from __future__ import annotations
@@ -14,31 +14,16 @@ import numpy as np
 import numpy.typing as npt
 
 from tbsdk.model import CandleArrays
-from tbsdk.timeframes import bucket_starts, timeframe_ms
+from tbsdk.timeframes import timeframe_ms
 
 
 def resample(arrays: CandleArrays, source_tf: str, target_tf: str) -> CandleArrays:
-    """Aggregate ``arrays`` into UTC-aligned ``target_tf`` buckets (indicators spec §7.1).
+    """Complete ``target_tf`` candles built from ``arrays`` (indicators spec §7.1–7.2)."""
+    from tbsdk.indicators import resample as build
 
-    Every bucket with at least one candle is returned, the last one possibly unfinished: what
-    makes a bucket usable is its close time, which ``Series`` compares with the clock.
-    """
-    src, dst = timeframe_ms(source_tf), timeframe_ms(target_tf)
-    if dst % src:
-        raise ValueError(f"cannot build {target_tf} candles from {source_tf} candles")
-    if len(arrays) == 0:
-        return CandleArrays.empty()
-    starts = bucket_starts(arrays.ts, target_tf)
-    first = np.concatenate(([0], np.flatnonzero(np.diff(starts)) + 1))
-    last = np.concatenate((first[1:], [len(starts)])) - 1
-    return CandleArrays(
-        ts=starts[first],
-        open=arrays.open[first],
-        high=np.maximum.reduceat(arrays.high, first),
-        low=np.minimum.reduceat(arrays.low, first),
-        close=arrays.close[last],
-        volume=np.add.reduceat(arrays.volume, first),
-    )
+    a = arrays
+    htf = build(a.ts, a.open, a.high, a.low, a.close, a.volume, source_tf, target_tf)
+    return CandleArrays(htf.open_time, htf.open, htf.high, htf.low, htf.close, htf.volume)
 
 
 @dataclass
