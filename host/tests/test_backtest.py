@@ -61,8 +61,9 @@ def test_backtest_matches_an_independent_simulation() -> None:
     candles = _candles(3000)
     instrument = backtest_instrument("paper", "BTC/USDT")
     exchange = PaperExchange(PaperConfig(instruments=(instrument,), balances={"USDT": 10_000}))
-    strategy = SmaCross.from_settings({"symbol": "BTC/USDT", "timeframe": "1h", "fast": 8,
-                                       "slow": 21, "qty": "0.01"})
+    strategy = SmaCross.from_settings(
+        {"symbol": "BTC/USDT", "timeframe": "1h", "fast": 8, "slow": 21, "qty": "0.01"}
+    )
     result = asyncio.run(run_backtest(strategy, exchange, instrument, candles, "1h"))
 
     expected = _expected_trades(candles, 8, 21)
@@ -88,8 +89,11 @@ def test_strategy_exception_faults_the_bot_not_the_backtest() -> None:
     candles = _candles(200)
     instrument = backtest_instrument("paper", "BTC/USDT")
     exchange = PaperExchange(PaperConfig(instruments=(instrument,)))
-    result = asyncio.run(run_backtest(Exploding.from_settings({"timeframe": "1h"}), exchange,
-                                      instrument, candles, "1h"))
+    result = asyncio.run(
+        run_backtest(
+            Exploding.from_settings({"timeframe": "1h"}), exchange, instrument, candles, "1h"
+        )
+    )
     assert result.state is BotState.FAULTED
     assert result.fault == "Exploding.on_candle raised ZeroDivisionError: bug in strategy"
     assert (result.equity[29:] == result.equity[29]).all()
@@ -98,9 +102,25 @@ def test_strategy_exception_faults_the_bot_not_the_backtest() -> None:
 def test_cli_backtest_json_and_chart(tmp_path: Path) -> None:
     plot = tmp_path / "bt.png"
     result = run_tbhost(
-        "--data-dir", str(tmp_path / "d"), "backtest", "sma_cross", "--symbol", "BTC/USDT",
-        "--timeframe", "1h", "--from", "2023-01-01", "--to", "2023-04-01", "--json",
-        "--plot", str(plot), "--set", "fast=5", "--set", "slow=20",
+        "--data-dir",
+        str(tmp_path / "d"),
+        "backtest",
+        "sma_cross",
+        "--symbol",
+        "BTC/USDT",
+        "--timeframe",
+        "1h",
+        "--from",
+        "2023-01-01",
+        "--to",
+        "2023-04-01",
+        "--json",
+        "--plot",
+        str(plot),
+        "--set",
+        "fast=5",
+        "--set",
+        "slow=20",
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
@@ -116,11 +136,24 @@ def test_cli_backtest_json_and_chart(tmp_path: Path) -> None:
 
 
 def test_cli_backtest_explains_bad_settings(tmp_path: Path) -> None:
-    result = run_tbhost("--data-dir", str(tmp_path), "backtest", "sma_cross", "--symbol",
-                        "BTC/USDT", "--timeframe", "1h", "--set", "fast=50", "--set", "slow=10")
+    result = run_tbhost(
+        "--data-dir",
+        str(tmp_path),
+        "backtest",
+        "sma_cross",
+        "--symbol",
+        "BTC/USDT",
+        "--timeframe",
+        "1h",
+        "--set",
+        "fast=50",
+        "--set",
+        "slow=10",
+    )
     assert result.returncode == 1
     assert "invalid settings for sma_cross" in result.stderr
     assert "fast (50) must be shorter than slow (10)" in result.stderr
-    missing = run_tbhost("--data-dir", str(tmp_path), "backtest", "nope", "--symbol",
-                         "BTC/USDT", "--timeframe", "1h")
+    missing = run_tbhost(
+        "--data-dir", str(tmp_path), "backtest", "nope", "--symbol", "BTC/USDT", "--timeframe", "1h"
+    )
     assert "no tbhost.strategies plugin named 'nope'; available: sma_cross" in missing.stderr
