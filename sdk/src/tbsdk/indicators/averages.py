@@ -34,6 +34,7 @@ def _sma_run(
     k = f[1]
     c = i[0]
     head = i[1]
+    phase = c % n  # c mod n by counting: no integer division per bar
     for t in range(x.shape[0]):
         v = x[t]
         if math.isnan(v):
@@ -42,6 +43,9 @@ def _sma_run(
             out[t] = math.nan
             continue
         c += 1
+        phase += 1
+        if phase == n:
+            phase = 0
         if c <= n:
             ring[c - 1] = v
             s, k = nadd(s, k, v)
@@ -54,7 +58,7 @@ def _sma_run(
             s, k = nadd(s, k, v)
             s, k = nadd(s, k, -old)
         if c >= n:
-            if (c - n) % n == 0:
+            if phase == 0:
                 s, k = ring_sum(ring, head, n)
             out[t] = (s + k) * inv_n
         else:

@@ -73,6 +73,8 @@ def _bb_run(
     c = i[0]
     head = i[1]
     run = i[2]
+    # c mod n kept by counting: an integer division per bar costs more than the whole update.
+    phase = c % n
     nan = math.nan
     for t in range(x.shape[0]):
         v = x[t]
@@ -86,6 +88,9 @@ def _bb_run(
                 sd[t] = nan
             continue
         c += 1
+        phase += 1
+        if phase == n:
+            phase = 0
         run = run + 1 if c > 1 and v == prev else 1
         prev = v
         if c <= n:
@@ -113,7 +118,7 @@ def _bb_run(
             if want_sd:
                 sd[t] = nan
             continue
-        if (c - n) % n == 0 or run == n:
+        if phase == 0 or run == n:
             s, k = ring_sum(ring, head, n)
             m = (s + k) * inv_n
             m2 = 0.0

@@ -38,6 +38,7 @@ def _er_run(
     k = f[1]
     c = i[0]
     head = i[1]  # oldest value once the ring of n + 1 values is full
+    phase = (c - 1) % n if c > 0 else n - 1  # (c - 1) mod n by counting
     for t in range(x.shape[0]):
         v = x[t]
         if math.isnan(v):
@@ -46,6 +47,9 @@ def _er_run(
             out[t] = math.nan
             continue
         c += 1
+        phase = phase + 1 if c > 1 else 0
+        if phase == n:
+            phase = 0
         if c <= size:
             if c > 1:
                 s, k = nadd(s, k, abs(v - ring[c - 2]))
@@ -63,7 +67,7 @@ def _er_run(
             ring[head] = v
             head = nxt
         cd = c - 1  # number of differences consumed
-        if cd >= n and (cd - n) % n == 0:
+        if cd >= n and phase == 0:
             s = 0.0
             k = 0.0
             j = head

@@ -31,6 +31,7 @@ def _wma_run(
     nk = f[3]
     c = i[0]
     head = i[1]
+    phase = c % n  # c mod n by counting: no integer division per bar
     for t in range(x.shape[0]):
         v = x[t]
         if math.isnan(v):
@@ -39,6 +40,9 @@ def _wma_run(
             out[t] = math.nan
             continue
         c += 1
+        phase += 1
+        if phase == n:
+            phase = 0
         if c <= n:
             ring[c - 1] = v
             ns, nk = nadd(ns, nk, c * v)
@@ -55,7 +59,7 @@ def _wma_run(
             ss, sk = nadd(ss, sk, v)
             ss, sk = nadd(ss, sk, -old)
         if c >= n:
-            if (c - n) % n == 0:
+            if phase == 0:
                 ss, sk = ring_sum(ring, head, n)
                 ns = 0.0
                 nk = 0.0
