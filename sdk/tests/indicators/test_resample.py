@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from indicator_support import Candles, assert_bitwise, load
+from indicator_support import FILES, assert_bitwise, load
 
 from tbsdk import indicators as ind
 from tbsdk.timeframes import TIMEFRAMES
@@ -78,12 +78,22 @@ def test_htf_bar_closing_with_the_chart_bar_is_not_visible() -> None:
     assert streamed == got.tolist()
 
 
-@pytest.mark.parametrize("tf", ["5m", "15m", "1h", "4h", "1d"])
-def test_streaming_resample_equals_vectorised(candles: Candles, tf: str) -> None:
-    d = candles
-    base = int(np.min(np.diff(d.ts))) if len(d.ts) > 1 else M
-    if base not in TIMEFRAMES.values() or TIMEFRAMES[tf] % base or TIMEFRAMES[tf] < base:
-        pytest.skip("timeframe not a multiple of the file's base length")
+def _resample_cases() -> list[tuple[str, str]]:
+    """(file, target timeframe) pairs where the target is a multiple of the file's base."""
+    cases = []
+    for name in FILES:
+        ts = load(name).ts
+        base = int(np.min(np.diff(ts)))
+        for tf in ("5m", "15m", "1h", "4h", "1d"):
+            if base in TIMEFRAMES.values() and TIMEFRAMES[tf] % base == 0:
+                cases.append((name, tf))
+    return cases
+
+
+@pytest.mark.parametrize(("name", "tf"), _resample_cases())
+def test_streaming_resample_equals_vectorised(name: str, tf: str) -> None:
+    d = load(name)
+    base = int(np.min(np.diff(d.ts)))
     vec = ind.resample(d.ts, d.o, d.h, d.l, d.c, d.v, base, tf)
     r = ind.Resampler(base, tf)
     got = []

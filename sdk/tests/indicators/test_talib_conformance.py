@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import talib
-from indicator_support import Candles, assert_close
+from indicator_support import FILES, Candles, assert_close, load
 
 from tbsdk.indicators import adx, atr, bollinger, ema, rma, rsi, sma, wma
 
@@ -20,16 +20,30 @@ def test_moving_averages_match_talib(candles: Candles, n: int) -> None:
     assert_close(wma(c, n), talib.WMA(c, n))
 
 
-@pytest.mark.parametrize("n", PERIODS)
-def test_rsi_matches_talib(candles: Candles, n: int) -> None:
-    c = candles.c
-    # IND §4.1: TA-Lib zeroes G + L below its epsilon; conformance uses data with G + L >= 1e-6.
-    # G + L follows Wilder's recurrence on |change|, so the RMA of |change| is that sum.
-    gl = rma(np.abs(np.diff(c)), n)
-    if np.isnan(gl).all():
-        pytest.skip("file shorter than the RSI warm-up")
-    if float(np.nanmin(gl)) < 1e-6:
-        pytest.skip("G + L falls below 1e-6 on this file (IND §4.1 note)")
+def _rsi_cases() -> list[tuple[str, int]]:
+    """(file, n) where TA-Lib is a reference for RSI. IND §4.1: TA-Lib zeroes G + L below its
+    epsilon, so conformance uses data with G + L >= 1e-6 after the warm-up. G + L follows
+    Wilder's recurrence on |change|, so the RMA of |change| is that sum."""
+    cases = []
+    for name in FILES:
+        c = load(name).c
+        for n in PERIODS:
+            gl = rma(np.abs(np.diff(c)), n)
+            if not np.isnan(gl).all() and float(np.nanmin(gl)) >= 1e-6:
+                cases.append((name, n))
+    return cases
+
+
+RSI_CASES = _rsi_cases()
+
+
+def test_rsi_reference_covers_most_files() -> None:
+    assert len(RSI_CASES) >= 0.9 * len(FILES) * len(PERIODS)
+
+
+@pytest.mark.parametrize(("name", "n"), RSI_CASES)
+def test_rsi_matches_talib(name: str, n: int) -> None:
+    c = load(name).c
     assert_close(rsi(c, n), talib.RSI(c, n))
 
 
