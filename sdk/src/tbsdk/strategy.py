@@ -14,6 +14,8 @@ from abc import ABC, abstractmethod
 from decimal import Decimal
 from typing import Any, ClassVar, Generic, TypeVar
 
+import numpy as np
+import numpy.typing as npt
 from pydantic import ConfigDict
 
 from .info import BotInfo, RunMode
@@ -180,6 +182,22 @@ class Strategy(ABC, Generic[C]):
         """Validate raw settings into ``config_class`` and build the strategy."""
         config: Any = cls.config_class.model_validate(settings)
         return cls(config)
+
+    def candle_filter(
+        self, symbol: str, timeframe: str, candles: CandleArrays
+    ) -> npt.NDArray[np.bool_] | None:
+        """Optional backtest speed-up. Given the whole series a backtest will replay for one
+        subscription, return a boolean mask (one entry per candle) of the candles whose close may
+        make ``on_candle`` act. On every other candle ``on_candle`` must do nothing in any state:
+        no command, no state change, no timer. The engine then does not deliver those candles
+        (``ctx.history`` still shows them), and skips stretches where neither the strategy nor a
+        resting order can act. Values computed here must equal what ``on_candle`` would compute,
+        which vectorised and streaming indicators of ``tbsdk.indicators`` guarantee.
+        Return ``None`` (the default) to receive every candle. Never called in paper or live mode.
+
+        .. versionadded:: 1.0
+        """
+        return None
 
     def on_start(self, ctx: StrategyContext) -> None:
         """Once, after ``load_state``: subscribe to data, reconcile open orders, arm timers."""
