@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import ClassVar, Protocol, runtime_checkable
 
+import numpy as np
+import numpy.typing as npt
 from pydantic import ConfigDict
 
 from .credentials import Credentials
@@ -144,6 +146,20 @@ class SimulatedVenue(Protocol):
     ) -> Sequence[Event]:
         """Match resting orders against one candle; return the events it caused, in order,
         each stamped ``ts`` (the host passes the candle's close time)."""
+        ...
+
+    def next_active_candle(
+        self, symbol: str, high: npt.NDArray[np.float64], low: npt.NDArray[np.float64], start: int
+    ) -> int:
+        """Index of the first candle at or after ``start`` (of the ``high``/``low`` series about
+        to be replayed) that could fill, trigger or liquidate anything; ``len(high)`` if none.
+        It may name a candle where nothing ends up happening, never skip one where something
+        would."""
+        ...
+
+    def skip_candles(self, symbol: str, ts: int, close: float) -> None:
+        """Advance over candles proved quiet: the clock to ``ts`` and the last price to
+        ``close``, as matching them one by one would have left them."""
         ...
 
     def equity(self, currency: str) -> Decimal:

@@ -72,6 +72,115 @@ class _Clock:
         return self.now
 
 
+class _Replay:
+    """One backtest in progress: the chart series, the venue, the runner and the equity curve."""
+
+    def __init__(
+        self,
+        runner: BotRunner,
+        venue: SimulatedVenue,
+        market: StoredMarketData,
+        instrument: Instrument,
+        candles: CandleArrays,
+        timeframe: str,
+        clock: _Clock,
+    ) -> None:
+        self.runner, self.ctx, self.venue, self.market = runner, runner.ctx, venue, market
+        self.symbol = instrument.symbol
+        self.currency = instrument.settle or instrument.quote
+        self.candles = candles
+        self.close_ts = candles.ts + timeframe_ms(timeframe)
+        self.clock = clock
+        self.equity = np.empty(len(candles), dtype=np.float64)
+        self.fills: list[FillEvent] = []
+        self.masks: dict[tuple[str, str], npt.NDArray[np.bool_]] = {}
+        self.interest: npt.NDArray[np.int64] | None = None
+
+    def use_filters(self, strategy: Strategy[Any]) -> None:
+        """Ask the strategy which candles matter; skipping is on only if it answers for every
+        subscription (a subscription without a mask needs every candle)."""
+        chart_indices = []
+        for (symbol, timeframe), series in self.market.series.items():
+            mask = strategy.candle_filter(symbol, timeframe, series.arrays)
+            if mask is None:
+                return
+            mask = np.asarray(mask, dtype=np.bool_)
+            if mask.shape != (len(series.arrays),):
+                raise ConfigError(
+                    f"{type(strategy).__name__}.candle_filter returned {mask.shape[0]} values "
+                    f"for {len(series.arrays)} {symbol} {timeframe} candles"
+                )
+            self.masks[(symbol, timeframe)] = mask
+            # A candle is delivered at the first chart close at or after its own close.
+            chart_indices.append(np.searchsorted(self.close_ts, series.close_ts[mask], "left"))
+        self.interest = np.unique(np.concatenate(chart_indices)) if chart_indices else None
+
+    async def process(self, i: int) -> None:
+        """Candle ``i`` in full: venue events, timers, closed candles (highest timeframe first)."""
+        runner, ctx, c = self.runner, self.ctx, self.candles
+        close_time = int(self.close_ts[i])
+        events = self.venue.process_candle(
+            self.symbol, close_time, c.open[i], c.high[i], c.low[i], c.close[i]
+        )
+        self.clock.now = close_time
+        if events:
+            ctx.equity_value = self.venue.equity(self.currency)
+            ctx.balances = await runner.exchange.fetch_balances()
+            for event in events:
+                if isinstance(event, FillEvent):
+                    self.fills.append(event)
+                await runner.deliver(event)
+        for at, name in ctx.due_timers(close_time):
+            await runner.deliver(TimerFired(name=name, ts=at))
+        for symbol, series in self.market.by_timeframe_desc():
+            mask = self.masks.get((symbol, series.timeframe))
+            for k in series.advance(close_time):
+                if mask is None or mask[k]:
+                    event = CandleClosed(
+                        symbol=symbol, timeframe=series.timeframe, candle=series.arrays.candle(k)
+                    )
+                    await runner.deliver(event)
+        # The reference price of risk checks is the last close, whichever candles were delivered.
+        runner.last_price[self.symbol] = Decimal(repr(float(c.close[i])))
+        if events or self._exposed():
+            ctx.equity_value = self.venue.equity(self.currency)
+        self.equity[i] = float(ctx.equity_value)
+
+    def quiet_until(self, i: int) -> int:
+        """The first candle at or after ``i`` where the strategy, the venue or a timer may act."""
+        if self.interest is None:
+            return i
+        pos = int(np.searchsorted(self.interest, i, "left"))
+        nxt = int(self.interest[pos]) if pos < len(self.interest) else len(self.candles)
+        nxt = min(
+            nxt, self.venue.next_active_candle(self.symbol, self.candles.high, self.candles.low, i)
+        )
+        if self.ctx.timers:
+            first_due = min(self.ctx.timers.values())
+            nxt = min(nxt, int(np.searchsorted(self.close_ts, first_due, "left")))
+        return max(nxt, i)
+
+    def skip(self, i: int, j: int) -> None:
+        """Candles ``i .. j-1`` can change nothing: move clock, cursors and venue past them and
+        value the open position at each close (linear in the price, so no Decimal per candle)."""
+        c, last = self.candles, j - 1
+        close_time = int(self.close_ts[last])
+        base = float(self.ctx.equity_value)
+        exposure = sum(float(p.signed_size * p.contract_size) for p in self.ctx.positions.values())
+        ref = float(c.close[i - 1]) if i > 0 else float(c.open[i])
+        self.equity[i:j] = base + exposure * (c.close[i:j] - ref) if exposure else base
+        self.venue.skip_candles(self.symbol, close_time, float(c.close[last]))
+        self.clock.now = close_time
+        for _, series in self.market.by_timeframe_desc():
+            series.advance(close_time)
+        self.runner.last_price[self.symbol] = Decimal(repr(float(c.close[last])))
+        if exposure:
+            self.ctx.equity_value = self.venue.equity(self.currency)
+
+    def _exposed(self) -> bool:
+        return any(not p.is_flat for p in self.ctx.positions.values())
+
+
 async def run_backtest(
     strategy: Strategy[Any],
     exchange: Exchange,
@@ -82,9 +191,14 @@ async def run_backtest(
     bot: BotInfo | None = None,
     limits: RiskLimits | None = None,
     progress: Progress | None = None,
-    progress_every: int = 1000,
+    use_candle_filter: bool = True,
 ) -> BacktestResult:
-    """Run ``strategy`` over ``candles`` of ``instrument`` on the simulated venue ``exchange``."""
+    """Run ``strategy`` over ``candles`` of ``instrument`` on the simulated venue ``exchange``.
+
+    With ``use_candle_filter`` (default) and a strategy that implements
+    :meth:`~tbsdk.Strategy.candle_filter`, stretches where nothing can act are passed over in
+    bulk; the result is the same as delivering every candle (tests compare both).
+    """
     if not isinstance(exchange, SimulatedVenue):
         raise ConfigError(
             f"exchange {exchange.name!r} cannot run a backtest: it is not a simulated venue; "
@@ -92,8 +206,7 @@ async def run_backtest(
         )
     if len(candles) == 0:
         raise ConfigError(f"no {timeframe} candles of {instrument.symbol} in the chosen range")
-    symbol, tf_ms = instrument.symbol, timeframe_ms(timeframe)
-    currency = instrument.settle or instrument.quote
+    symbol = instrument.symbol
     bot = bot or BotInfo(
         bot_id="backtest",
         strategy=strategy.name,
@@ -106,40 +219,29 @@ async def run_backtest(
     market = StoredMarketData(timeframe, {symbol: candles})
     ctx = BotContext(bot, RunMode.BACKTEST, clock, market, {symbol: instrument})
     runner = BotRunner(strategy, ctx, exchange, limits=limits)
+    replay = _Replay(runner, exchange, market, instrument, candles, timeframe, clock)
+    currency = replay.currency
     start_equity = exchange.equity(currency)
     ctx.equity_value = start_equity
     ctx.balances = await exchange.fetch_balances()
-    fills: list[FillEvent] = []
-    equity = np.empty(len(candles), dtype=np.float64)
     await runner.start()
-    ts, op, hi, lo, cl = candles.ts, candles.open, candles.high, candles.low, candles.close
-    for i in range(len(candles)):
-        close_time = int(ts[i]) + tf_ms
-        events = exchange.process_candle(symbol, close_time, op[i], hi[i], lo[i], cl[i])
-        clock.now = close_time
-        if events:
-            ctx.equity_value = exchange.equity(currency)
-            ctx.balances = await exchange.fetch_balances()
-            for event in events:
-                if isinstance(event, FillEvent):
-                    fills.append(event)
-                await runner.deliver(event)
-        for at, name in ctx.due_timers(close_time):
-            await runner.deliver(TimerFired(name=name, ts=at))
-        for sym, series in market.by_timeframe_desc():
-            for k in series.advance(close_time):
-                candle = series.arrays.candle(k)
-                await runner.deliver(
-                    CandleClosed(symbol=sym, timeframe=series.timeframe, candle=candle)
-                )
-        equity[i] = float(_mark_equity(ctx, exchange, currency, events, instrument, cl[i]))
-        if progress is not None and (i + 1) % progress_every == 0:
-            progress(progress_every)
-        if not runner.active:
-            equity[i + 1 :] = equity[i]
-            break
-    if progress is not None:
-        progress(len(candles) % progress_every)
+    if use_candle_filter and runner.active:
+        replay.use_filters(strategy)
+    n, i = len(candles), 0
+    while i < n and runner.active:
+        j = replay.quiet_until(i)
+        if j > i:
+            replay.skip(i, j)
+        else:
+            await replay.process(i)
+            j = i + 1
+        if progress is not None:
+            progress(j - i)
+        i = j
+    if i < n:  # the bot faulted: the account stays as it is for the rest of the period
+        replay.equity[i:] = replay.equity[i - 1] if i else float(start_equity)
+        if progress is not None:
+            progress(n - i)
     await runner.stop(StopReason.FINISHED)
     return BacktestResult(
         bot=bot,
@@ -147,26 +249,11 @@ async def run_backtest(
         candles=candles,
         start_equity=start_equity,
         end_equity=exchange.equity(currency),
-        equity=equity,
+        equity=replay.equity,
         trades=exchange.trades(),
         orders=list(ctx.orders.values()),
-        fills=fills,
+        fills=replay.fills,
         state=runner.state,
         fault=runner.fault,
         strategy_state=strategy.save_state() if runner.state is not BotState.FAULTED else {},
     )
-
-
-def _mark_equity(
-    ctx: BotContext,
-    exchange: SimulatedVenue,
-    currency: str,
-    events: object,
-    instrument: Instrument,
-    close: float,
-) -> Decimal:
-    """Equity at this close. Only an open position makes it move between fills, so the venue is
-    asked only then (a Decimal valuation per candle would dominate a flat backtest)."""
-    if events or any(not p.is_flat for p in ctx.positions.values()):
-        ctx.equity_value = exchange.equity(currency)
-    return ctx.equity_value

@@ -10,6 +10,9 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from tbsdk.errors import ExchangeError
 from tbsdk.model import (
     Balance,
@@ -22,7 +25,7 @@ from tbsdk.model import (
     Trade,
 )
 
-from . import orders
+from . import orders, scan
 from .execution import process_candle
 from .persistence import dump_state, load_state
 from .settings import PaperConfig
@@ -75,6 +78,16 @@ class PaperEngine:
             return process_candle(self._st, symbol, ts, price, price, price, price)
         high, low = (prev, price) if prev >= price else (price, prev)
         return process_candle(self._st, symbol, ts, prev, high, low, price)
+
+    def next_active(
+        self, symbol: str, high: npt.NDArray[np.float64], low: npt.NDArray[np.float64], start: int
+    ) -> int:
+        """First candle index >= ``start`` that can change anything on ``symbol``."""
+        return scan.next_active(self._st, symbol, high, low, start)
+
+    def skip(self, symbol: str, ts: int, close: float) -> None:
+        """Pass over candles :meth:`next_active` proved quiet (clock and last price only)."""
+        scan.skip(self._st, symbol, ts, close)
 
     def drain(self) -> list[EngineEvent]:
         """Order updates produced by calls (placed, amended, canceled) since the last drain."""

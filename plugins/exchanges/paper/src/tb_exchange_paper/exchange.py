@@ -7,6 +7,9 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import ClassVar
 
+import numpy as np
+import numpy.typing as npt
+
 from tbsdk import Credentials, Exchange, ExchangeCapabilities, ExchangeConfig
 from tbsdk.errors import ConfigError, InvalidOrder
 from tbsdk.model import (
@@ -73,6 +76,14 @@ class PaperExchange(Exchange):
         self, symbol: str, ts: int, open: float, high: float, low: float, close: float
     ) -> Sequence[Event]:
         return self.engine.process_candle(symbol, ts, open, high, low, close)
+
+    def next_active_candle(
+        self, symbol: str, high: npt.NDArray[np.float64], low: npt.NDArray[np.float64], start: int
+    ) -> int:
+        return self.engine.next_active(symbol, high, low, start)
+
+    def skip_candles(self, symbol: str, ts: int, close: float) -> None:
+        self.engine.skip(symbol, ts, close)
 
     def equity(self, currency: str) -> Decimal:
         return self.engine.equity(currency)

@@ -1,0 +1,66 @@
+"""Finding, over a whole candle series at once, the next candle that can do anything.
+
+A backtest spends most candles with nothing reachable: no order pending and every resting level
+outside the candle's range. :func:`next_active` finds the next candle that reaches a level with
+one vectorised scan, so the engine can pass over the quiet ones without calling
+:func:`~tb_exchange_paper.execution.process_candle` for each. The test is deliberately wider than
+the fill rules (touching a level counts, whatever ``limit_fill`` says): a candle it finds is then
+matched by ``process_candle``, which applies the exact rules, so nothing can be skipped that
+would have filled.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+
+from .book import Entry, LiquidationLevel
+from .state import EngineState
+
+__all__ = ["next_active", "skip"]
+
+_FIRST_CHUNK = 256
+_MAX_CHUNK = 65_536
+
+
+def next_active(
+    st: EngineState,
+    symbol: str,
+    high: npt.NDArray[np.float64],
+    low: npt.NDArray[np.float64],
+    start: int,
+) -> int:
+    """Index of the first candle at or after ``start`` that can fill, trigger or liquidate
+    anything on ``symbol``; ``len(high)`` if none can."""
+    sb = st.book(symbol)
+    end = len(high)
+    if start >= end or sb.pending:
+        return start  # queued orders execute at the next open
+    up, down = math.inf, -math.inf
+    levels: list[Entry | LiquidationLevel] = [*sb.resting, *sb.liquidations]
+    for lv in levels:
+        if lv.rises:
+            up = min(up, lv.level)
+        else:
+            down = max(down, lv.level)
+    if up == math.inf and down == -math.inf:
+        return end
+    # Chunks that grow: an order near the price is usually reached within a few candles, a far
+    # one may rest for the whole series; neither should cost a scan of everything.
+    i, chunk = start, _FIRST_CHUNK
+    while i < end:
+        stop = min(end, i + chunk)
+        hit = np.flatnonzero((high[i:stop] >= up) | (low[i:stop] <= down))
+        if hit.size:
+            return i + int(hit[0])
+        i, chunk = stop, min(chunk * 4, _MAX_CHUNK)
+    return end
+
+
+def skip(st: EngineState, symbol: str, ts: int, close: float) -> None:
+    """Advance over candles :func:`next_active` proved quiet: only the clock and last price
+    move, exactly as ``process_candle`` would have left them."""
+    st.now = ts
+    st.book(symbol).set_last(close)
