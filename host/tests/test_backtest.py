@@ -156,4 +156,5 @@ def test_cli_backtest_explains_bad_settings(tmp_path: Path) -> None:
     missing = run_tbhost(
         "--data-dir", str(tmp_path), "backtest", "nope", "--symbol", "BTC/USDT", "--timeframe", "1h"
     )
-    assert "no tbhost.strategies plugin named 'nope'; available: sma_cross" in missing.stderr
+    expected = "no tbhost.strategies plugin named 'nope'; available: rsi_reversal, sma_cross"
+    assert expected in missing.stderr

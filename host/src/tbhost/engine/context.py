@@ -53,6 +53,7 @@ class BotContext(StrategyContext):
         self.timers: dict[str, int] = {}
         self.tick_subscriptions: dict[str, float] = {}
         self.orders: dict[str, Order] = {}
+        self._live: dict[str, Order] = {}  # not terminal; open_orders must not scan history
         self.positions: dict[tuple[str, PositionSide], Position] = {}
         self.balances: dict[str, Balance] = {}
         self.equity_value = Decimal(0)
@@ -115,11 +116,16 @@ class BotContext(StrategyContext):
         return self.equity_value
 
     def open_orders(self, symbol: str | None = None) -> list[Order]:
-        return [
-            o
-            for o in self.orders.values()
-            if not o.status.is_terminal and (symbol is None or o.intent.symbol == symbol)
-        ]
+        return [o for o in self._live.values() if symbol is None or o.intent.symbol == symbol]
+
+    def record_order(self, order: Order) -> None:
+        """Remember the latest state of one of this bot's orders."""
+        cid = order.client_order_id
+        self.orders[cid] = order
+        if order.status.is_terminal:
+            self._live.pop(cid, None)
+        else:
+            self._live[cid] = order
 
     def order(self, client_order_id: str) -> Order | None:
         return self.orders.get(client_order_id)

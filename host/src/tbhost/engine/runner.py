@@ -132,12 +132,12 @@ class BotRunner:
             self.last_price[event.symbol] = event.candle.close
             self._call(strat.on_candle, ctx, event)
         elif isinstance(event, FillEvent):
-            ctx.orders[event.order.client_order_id] = event.order
+            ctx.record_order(event.order)
             self.last_price[event.fill.symbol] = event.fill.price
             if self._call(strat.on_fill, ctx, event) and self.plugins is not None:
                 await self.plugins.fill(ctx.bot, event.fill, event.order)
         elif isinstance(event, OrderUpdate):
-            ctx.orders[event.order.client_order_id] = event.order
+            ctx.record_order(event.order)
             if self._call(strat.on_order_update, ctx, event) and self.plugins is not None:
                 await self.plugins.order_updated(ctx.bot, event.order)
         elif isinstance(event, PositionChanged):
@@ -191,7 +191,7 @@ class BotRunner:
                 ),
             )
             return False
-        ctx.orders[intent.client_order_id] = order
+        ctx.record_order(order)
         if self.plugins is not None:
             await self.plugins.order_updated(ctx.bot, order)
         return True
@@ -213,7 +213,7 @@ class BotRunner:
         order = Order(intent=intent, created_at=now, updated_at=now).transition(
             OrderStatus.REJECTED, at=now, reason=message
         )
-        self.ctx.orders[intent.client_order_id] = order
+        self.ctx.record_order(order)
         self.ctx.log.warning("order %s rejected: %s", intent.client_order_id, message)
         self._pending.append(OrderUpdate(order=order, reject_reason=reason))
 
@@ -228,6 +228,6 @@ class BotRunner:
         except TbError as exc:
             self.ctx.log.error("cancel of %s failed: %s", client_order_id, exc)
             return
-        self.ctx.orders[client_order_id] = order
+        self.ctx.record_order(order)
         if order.status is OrderStatus.CANCELED:
             self._pending.append(OrderUpdate(order=order, by_strategy=True))
