@@ -1,0 +1,235 @@
+"""Backtest speed: ``rsi_reversal`` through the real engine, and the same strategy in
+backtesting.py, on the same synthetic candles in one run.
+
+    uv run python bench/backtest.py [--rows 1000000] [--runs 3] [--bt-rows N] [--bt-runs 3]
+                                    [--write docs/benchmarks.md]
+
+Candles: a seeded geometric random walk of 1-minute closes from 30,000 (sigma 0.1 % a minute),
+each open the previous close, high and low beyond both by a half-normal amount, every price
+rounded to the 0.01 tick (so OHLC stay consistent). The engine runs with the paper exchange on a
+BTC/USDT linear swap with the fill rules of the parity test (``limit_fill=touch``,
+``stop_first``, 0.05 % fees, no slippage); backtesting.py runs ``FractionalBacktest`` with one
+unit = 2**-5 BTC (see ``examples/tb-strategy-example/tests/test_rsi_reversal.py``). Each side's
+time is the median of its runs; ``--bt-rows`` below ``--rows`` times backtesting.py on the first
+rows only, and its rate is reported per candle of that shorter series.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import platform
+import re
+import statistics
+import subprocess
+import time
+import warnings
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd  # type: ignore[import-untyped]
+from backtesting import Strategy as BtStrategy  # type: ignore[import-untyped]
+from backtesting.lib import FractionalBacktest  # type: ignore[import-untyped]
+
+from tb_exchange_paper import PaperConfig, PaperExchange
+from tb_exchange_paper.settings import LimitFillRule
+from tb_strategy_example import RsiReversal
+from tbhost.engine.backtest import run_backtest
+from tbhost.engine.instruments import backtest_instrument
+from tbsdk.indicators import rsi_with_flat
+from tbsdk.model import CandleArrays
+
+MINUTE = 60_000
+SWAP = "BTC/USDT:USDT"
+FEE = Decimal("0.0005")
+UNIT = 2.0**-5  # one backtesting.py unit: 0.03125 BTC, an exact binary scaling of prices
+QTY = "0.03125"
+TICK = Decimal("0.01")
+SECTION = "### rsi_reversal against backtesting.py"
+
+
+def synthetic(rows: int, seed: int = 7) -> CandleArrays:
+    """A seeded geometric random walk of 1-minute candles with consistent OHLC."""
+    rng = np.random.default_rng(seed)
+    close = np.round(30_000.0 * np.exp(np.cumsum(rng.normal(0.0, 0.001, rows))), 2)
+    open_ = np.empty(rows)
+    open_[0], open_[1:] = 30_000.0, close[:-1]
+    wick = np.abs(rng.normal(0.0, 0.0005, (2, rows)))
+    high = np.round(np.maximum(open_, close) * (1 + wick[0]), 2)
+    low = np.round(np.minimum(open_, close) * (1 - wick[1]), 2)
+    high, low = (
+        np.maximum(high, np.maximum(open_, close)),
+        np.minimum(low, np.minimum(open_, close)),
+    )
+    ts = 1_700_000_000_000 + np.arange(rows, dtype=np.int64) * MINUTE
+    volume = np.round(rng.uniform(1.0, 10.0, rows), 3)
+    return CandleArrays(ts, open_, high, low, close, volume)
+
+
+def run_engine(candles: CandleArrays) -> tuple[float, int]:
+    """Seconds for one backtest through ``run_backtest``, and the number of round trips."""
+    instrument = backtest_instrument("paper", SWAP, maker_fee=FEE, taker_fee=FEE)
+    exchange = PaperExchange(
+        PaperConfig(
+            instruments=(instrument,),
+            balances={"USDT": Decimal(1_000_000)},
+            limit_fill=LimitFillRule.TOUCH,
+            stop_first=True,
+        )
+    )
+    strategy = RsiReversal.from_settings({"symbol": SWAP, "timeframe": "1m", "qty": QTY})
+    start = time.perf_counter()
+    result = asyncio.run(run_backtest(strategy, exchange, instrument, candles, "1m"))
+    elapsed = time.perf_counter() - start
+    if result.fault is not None:
+        raise SystemExit(f"the engine run faulted: {result.fault}")
+    return elapsed, len(result.trades)
+
+
+class BtRsiReversal(BtStrategy):  # type: ignore[misc]
+    """``rsi_reversal`` for backtesting.py (the parity test's translation), prices scaled."""
+
+    def init(self) -> None:
+        values, flat = rsi_with_flat(np.asarray(self.data.Close, dtype=np.float64), 14)
+        self.rsi = self.I(lambda: values, name="RSI")
+        self.flat = flat
+
+    def next(self) -> None:
+        i = len(self.data) - 1
+        for trade in self.trades:
+            if trade.entry_bar == i:
+                entry = Decimal(repr(float(trade.entry_price) / UNIT))
+                tp = (entry * Decimal("1.02") / TICK).to_integral_value(ROUND_CEILING) * TICK
+                sl = (entry * Decimal("0.99") / TICK).to_integral_value(ROUND_FLOOR) * TICK
+                trade.tp = float(tp) * UNIT
+                trade.sl = float(sl) * UNIT
+        if self.flat[i] or self.flat[i - 1]:
+            return
+        prev, now = float(self.rsi[-2]), float(self.rsi[-1])
+        if prev >= 70 > now and self.position:
+            for trade in self.trades:
+                trade.sl = trade.tp = None
+                trade.close()
+        elif prev <= 30 < now and not self.position:
+            self.buy(size=1)
+
+
+def run_bt(candles: CandleArrays) -> tuple[float, int]:
+    """Seconds for one backtesting.py run (data frame built outside the timing)."""
+    frame = pd.DataFrame(
+        {"Open": candles.open, "High": candles.high, "Low": candles.low,
+         "Close": candles.close, "Volume": candles.volume},
+        index=pd.to_datetime(candles.ts, unit="ms"),
+    )  # fmt: skip
+    bt = FractionalBacktest(
+        frame, BtRsiReversal, cash=1_000_000, commission=float(FEE), fractional_unit=UNIT
+    )
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        stats = bt.run()
+    return time.perf_counter() - start, len(stats["_trades"])
+
+
+def cpu_model() -> str:
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return platform.processor() or "unknown CPU"
+    model = re.search(r"Model name:\s*(.+)", out)
+    cpus = re.search(r"^CPU\(s\):\s*(\d+)", out, re.MULTILINE)
+    name = model.group(1).strip() if model else "unknown CPU"
+    return f"{name}, {cpus.group(1) if cpus else '?'} logical CPUs"
+
+
+def timed(label: str, fn: Any, candles: CandleArrays, runs: int) -> tuple[float, int]:
+    times, trades = [], 0
+    for k in range(runs):
+        seconds, trades = fn(candles)
+        times.append(seconds)
+        print(f"  {label} run {k + 1}/{runs}: {seconds:.2f} s, {trades} round trips", flush=True)
+    return statistics.median(times), trades
+
+
+def write_section(path: Path, text: str) -> None:
+    """Put ``text`` (starting with SECTION) at the end of the "## Backtest engine" section,
+    replacing an earlier version of it."""
+    doc = path.read_text()
+    lines = doc.splitlines(keepends=True)
+    if SECTION in doc:
+        start = next(i for i, line in enumerate(lines) if line.startswith(SECTION))
+    else:
+        engine = next(
+            (i for i, ln in enumerate(lines) if ln.startswith("## Backtest engine")), None
+        )
+        if engine is None:
+            lines.append("\n## Backtest engine\n")
+            engine = len(lines) - 1
+        start = next(
+            (i for i in range(engine + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
+        )
+        while start > engine + 1 and not lines[start - 1].strip():
+            start -= 1
+    end = next(
+        (i for i in range(start + 1, len(lines)) if lines[i].startswith(("## ", "### "))),
+        len(lines),
+    )
+    after = lines[end:]
+    block = "\n" + text.rstrip("\n") + "\n" + ("\n" if after else "")
+    path.write_text("".join(lines[:start]).rstrip("\n") + "\n" + block + "".join(after))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--bt-rows", type=int, default=None, help="default: --rows")
+    parser.add_argument("--bt-runs", type=int, default=3)
+    parser.add_argument("--write", type=Path, default=None, help="update this benchmarks file")
+    args = parser.parse_args()
+    bt_rows = min(args.bt_rows or args.rows, args.rows)
+    candles = synthetic(args.rows)
+    print(
+        f"{args.rows:,} synthetic 1m candles; engine x{args.runs}, backtesting.py x{args.bt_runs}"
+    )
+    rsi_with_flat(candles.close[:100], 14)  # compile (or load) the numba kernel first
+    engine_s, engine_trades = timed("engine", run_engine, candles, args.runs)
+    bt_s, bt_trades = timed("backtesting.py", run_bt, candles.slice(0, bt_rows), args.bt_runs)
+    engine_rate, bt_rate = args.rows / engine_s, bt_rows / bt_s
+    scaled = "" if bt_rows == args.rows else f" (first {bt_rows:,} candles)"
+    rows = [
+        f"engine          {args.rows:>9,} candles  median {engine_s:7.2f} s  "
+        f"{engine_rate:>9,.0f} candles/s  {engine_trades} round trips",
+        f"backtesting.py  {bt_rows:>9,} candles  median {bt_s:7.2f} s  "
+        f"{bt_rate:>9,.0f} candles/s  {bt_trades} round trips{scaled}",
+        f"engine / backtesting.py speed: {engine_rate / bt_rate:.2f}x",
+    ]
+    print("\n".join(rows))
+    if args.write is None:
+        return
+    py = platform.python_version()
+    text = f"""{SECTION}
+
+* Command: `uv run python bench/backtest.py --rows {args.rows} --runs {args.runs} \\
+  --bt-rows {bt_rows} --bt-runs {args.bt_runs} --write docs/benchmarks.md`.
+* Machine: {cpu_model()}; Python {py}, numpy {version("numpy")}, pandas {version("pandas")},
+  backtesting {version("backtesting")}.
+* Input: {args.rows:,} synthetic 1-minute candles (seeded geometric random walk, OHLC
+  consistent, 0.01 tick). `rsi_reversal` (RSI 14, 30/70, TP +2 %, SL -1 %) through
+  `run_backtest` with the paper exchange (touch limits, stop first, 0.05 % fees) and the same
+  strategy in backtesting.py `FractionalBacktest`; medians of {args.runs} and {args.bt_runs}
+  runs, numba compiled beforehand, candle generation and data frame outside the timing.
+
+```
+{chr(10).join(rows)}
+```
+"""
+    write_section(args.write, text)
+    print(f"wrote {args.write}")
+
+
+if __name__ == "__main__":
+    main()
