@@ -20,6 +20,7 @@ HEAVY = [
     "telegram",
     "pandas",
     "pyarrow",
+    "rich",
 ]
 
 PROBE = """

@@ -6,6 +6,8 @@ import asyncio
 import json
 import sys
 import tomllib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -48,6 +50,50 @@ def _date_ms(value: str | None, name: str) -> int | None:
     return int((when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp() * 1000)
 
 
+def _trades_path(_ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path | None:
+    # Checked before the backtest runs, so a typo does not cost a whole run.
+    if value is not None and value.suffix.lower() not in (".csv", ".json"):
+        raise click.BadParameter(f"{value} must end in .csv or .json", param_hint="--trades")
+    return value
+
+
+def _renamed(_ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        raise click.UsageError("--settings was renamed: use --config FILE")
+
+
+@contextmanager
+def _progress(total: int, label: str, show: bool) -> Iterator[Callable[[int], None] | None]:
+    """A rich progress bar on stderr advancing by the candles done, or ``None`` if hidden.
+
+    rich is imported only when the bar is shown (``tbhost --help`` must not load it).
+    """
+    if not show:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("candles"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True)) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda done: bar.advance(task, done)
+
+
 def _decimal(value: str, name: str) -> Decimal:
     try:
         return Decimal(value)
@@ -68,10 +114,15 @@ def _decimal(value: str, name: str) -> Decimal:
 @click.option("--from", "start", help="First candle (UTC date or datetime).")
 @click.option("--to", "end", help="End, exclusive (UTC date or datetime).")
 @click.option(
-    "--settings",
-    "settings_file",
+    "--config",
+    "config_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Strategy settings, JSON or TOML.",
+    metavar="FILE",
+    help="Strategy settings file: TOML if it ends in .toml, JSON otherwise. (The host's own "
+    "settings file is `tbhost --config`.)",
+)
+@click.option(
+    "--settings", hidden=True, expose_value=False, callback=_renamed, help="Now --config."
 )
 @click.option(
     "--set",
@@ -90,10 +141,30 @@ def _decimal(value: str, name: str) -> Decimal:
     "--plot",
     "plot_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write a PNG: price with trades, equity curve.",
+    metavar="FILE",
+    help="Write a PNG: price with trades, equity curve, drawdown.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the summary and trades as JSON.")
-@click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
+@click.option(
+    "--trades",
+    "trades_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    callback=_trades_path,
+    help="Write the round trips to FILE, CSV (.csv) or JSON (.json); Decimals exact.",
+)
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Write a self-contained HTML report: metrics, charts, trade table.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print all metrics and the trades as JSON.")
+@click.option(
+    "--no-progress",
+    is_flag=True,
+    help="Hide the progress bar (also hidden with --json, or when stderr is not a terminal).",
+)
 @click.pass_context
 def backtest(
     ctx: click.Context,
@@ -103,7 +174,7 @@ def backtest(
     data_exchange: str,
     start: str | None,
     end: str | None,
-    settings_file: Path | None,
+    config_file: Path | None,
     pairs: tuple[str, ...],
     balance: str,
     fee: str,
@@ -112,6 +183,8 @@ def backtest(
     tick: str,
     lot: str,
     plot_path: Path | None,
+    trades_path: Path | None,
+    html_path: Path | None,
     as_json: bool,
     no_progress: bool,
 ) -> None:
@@ -121,7 +194,14 @@ def backtest(
     fill rules are those of tb-exchange-paper. Candles come from `tbhost data import`; the
     bundled BTC/USDT 1h and 1m candles are imported automatically when asked for.
 
-    Example: tbhost backtest sma_cross --symbol BTC/USDT --timeframe 1h --from 2023-01-01
+    Settings of the strategy come from --config FILE, then each --set KEY=VALUE (later wins).
+    The report prints every metric (--json: as JSON, with the trades); --plot, --trades and
+    --html also write files.
+
+    \b
+    Example:
+      tbhost backtest sma_cross --symbol BTC/USDT --timeframe 1h --from 2023-01-01 \\
+          --set fast=5 --set slow=20 --trades trades.csv --html report.html
     """
     from pydantic import ValidationError
 
@@ -129,13 +209,13 @@ def backtest(
 
     from ..engine.backtest import run_backtest
     from ..engine.instruments import backtest_instrument
-    from ..report import summarize
+    from ..report import summarize, write_trades
     from .data_cmd import load_or_import
 
     host = plugin_host(ctx)
     try:
         strategy_cls = host.strategy_class(strategy)
-        values = _strategy_settings(settings_file, pairs)
+        values = _strategy_settings(config_file, pairs)
         fields = strategy_cls.config_class.model_fields
         for key, value in (("symbol", symbol), ("timeframe", timeframe)):
             if key in fields and key not in values:
@@ -171,23 +251,26 @@ def backtest(
     except (TbError, ValueError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
 
-    show = not (no_progress or as_json)
-    with click.progressbar(
-        length=len(candles),
-        label=f"{strategy} {symbol} {timeframe}",
-        file=sys.stderr,
-        hidden=not show,
-    ) as bar:
+    show = not (no_progress or as_json) and sys.stderr.isatty()
+    with _progress(len(candles), f"{strategy} {symbol} {timeframe}", show) as advance:
         result = asyncio.run(
-            run_backtest(
-                bot_strategy, exchange, instrument, candles, timeframe, progress=bar.update
-            )
+            run_backtest(bot_strategy, exchange, instrument, candles, timeframe, progress=advance)
         )
     summary = summarize(result)
-    if plot_path is not None:
-        from ..report.plot import plot_backtest
+    written: list[tuple[str, Path]] = []
+    try:
+        if plot_path is not None:
+            from ..report.plot import plot_backtest
 
-        plot_backtest(result, summary, plot_path)
+            written.append(("Chart", plot_backtest(result, summary, plot_path)))
+        if trades_path is not None:
+            written.append(("Trades", write_trades(result.trades, trades_path)))
+        if html_path is not None:
+            from ..report.html import write_html
+
+            written.append(("HTML report", write_html(result, summary, html_path)))
+    except OSError as exc:
+        raise click.ClickException(f"cannot write the report: {exc}") from None
     if as_json:
         click.echo(
             json.dumps(
@@ -200,5 +283,5 @@ def backtest(
         )
         return
     click.echo(summary.to_text())
-    if plot_path is not None:
-        click.echo(f"Chart written to {plot_path}")
+    for what, path in written:
+        click.echo(f"{what} written to {path}")

@@ -1,4 +1,4 @@
-"""The numbers a trader reads first after a backtest."""
+"""The numbers a trader reads first after a backtest; formulas are in :mod:`.metrics`."""
 
 from __future__ import annotations
 
@@ -8,28 +8,52 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
+
+from tbsdk.timeframes import timeframe_ms
 
 from ..engine.backtest import BacktestResult
+from . import metrics
+
+__all__ = ["Summary", "equity_curve", "summarize"]
 
 
 @dataclass(frozen=True)
 class Summary:
+    """Headline metrics of one backtest. Money is an exact Decimal where it comes from trades
+    or the venue's balances, a float where it comes from the float equity curve."""
+
     strategy: str
     symbol: str
     timeframe: str
     start: str
     end: str
     candles: int
+    period_days: float
     start_equity: Decimal
     end_equity: Decimal
     net_pnl: Decimal
     return_pct: float
+    cagr_pct: float | None
     buy_and_hold_pct: float
+    max_drawdown: float
     max_drawdown_pct: float
+    max_drawdown_days: float
+    max_drawdown_candles: int
+    sharpe: float | None
+    sortino: float | None
+    calmar: float | None
+    exposure_pct: float
     trades: int
     wins: int
-    win_rate_pct: float
+    losses: int
+    win_rate_pct: float | None
     profit_factor: float | None
+    expectancy: Decimal | None
+    expectancy_r: float | None
+    avg_win: Decimal | None
+    avg_loss: Decimal | None
+    avg_holding_hours: float | None
     fees: Decimal
     best_trade: Decimal | None
     worst_trade: Decimal | None
@@ -37,66 +61,125 @@ class Summary:
     fault: str | None
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: str(v) if isinstance(v, Decimal) else v for k, v in asdict(self).items()}
+        """JSON-ready: Decimals as exact strings, undefined ratios as ``None``."""
+        return {
+            k: decimal_text(v) if isinstance(v, Decimal) else v for k, v in asdict(self).items()
+        }
 
-    def to_text(self) -> str:
+    def rows(self) -> list[tuple[str, str]]:
+        """(label, value) pairs, formatted for people; the text and HTML reports show these."""
         money = self.start_equity.as_tuple().exponent
         places = max(2, -money if isinstance(money, int) else 2)
 
-        def m(v: Decimal | None) -> str:
+        def m(v: Decimal | float | None) -> str:
             return "-" if v is None else f"{v:,.{places}f}"
 
-        pf = "-" if self.profit_factor is None else f"{self.profit_factor:.2f}"
-        rows = [
+        def f(v: float | None, spec: str = ".2f", unit: str = "") -> str:
+            return "-" if v is None else f"{v:{spec}}{unit}"
+
+        r = "-" if self.expectancy_r is None else f"{self.expectancy_r:+.2f} R"
+        return [
             ("Strategy", f"{self.strategy} on {self.symbol} {self.timeframe}"),
             ("Period", f"{self.start} -> {self.end} ({self.candles:,} candles)"),
             ("Equity", f"{m(self.start_equity)} -> {m(self.end_equity)}"),
-            ("Net PnL", f"{m(self.net_pnl)} ({self.return_pct:+.2f} %)"),
+            ("Net profit", f"{m(self.net_pnl)} ({self.return_pct:+.2f} %)"),
+            ("CAGR", f(self.cagr_pct, "+.2f", " %")),
             ("Buy and hold", f"{self.buy_and_hold_pct:+.2f} %"),
-            ("Max drawdown", f"{self.max_drawdown_pct:.2f} %"),
-            ("Trades", f"{self.trades} ({self.wins} won, {self.win_rate_pct:.1f} %)"),
-            ("Profit factor", pf),
+            ("Max drawdown", f"{m(self.max_drawdown)} ({self.max_drawdown_pct:.2f} %)"),
+            (
+                "Max DD duration",
+                f"{self.max_drawdown_days:.1f} days ({self.max_drawdown_candles:,} candles)",
+            ),
+            ("Sharpe", f(self.sharpe)),
+            ("Sortino", f(self.sortino)),
+            ("Calmar", f(self.calmar)),
+            ("Exposure", f"{self.exposure_pct:.1f} %"),
+            ("Trades", f"{self.trades} ({self.wins} won, {self.losses} lost)"),
+            ("Win rate", f(self.win_rate_pct, ".1f", " %")),
+            ("Profit factor", f(self.profit_factor)),
+            ("Expectancy", f"{m(self.expectancy)} / trade ({r})"),
+            ("Avg win / loss", f"{m(self.avg_win)} / {m(self.avg_loss)}"),
+            ("Avg holding", f(self.avg_holding_hours, ".1f", " h")),
             ("Fees paid", m(self.fees)),
             ("Best / worst", f"{m(self.best_trade)} / {m(self.worst_trade)}"),
             ("Bot state", self.state + (f": {self.fault}" if self.fault else "")),
         ]
+
+    def to_text(self) -> str:
+        """An aligned two-column table."""
+        rows = self.rows()
         width = max(len(k) for k, _ in rows)
         return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
+
+
+def decimal_text(value: Decimal) -> str:
+    """``value`` exactly, in fixed-point notation (never ``1E+1``)."""
+    return format(value, "f")
 
 
 def _when(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M")
 
 
+def equity_curve(
+    result: BacktestResult,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """(times in ms, equity): the start equity at the first open, then each candle's close."""
+    tf = timeframe_ms(result.bot.timeframe)
+    ts = result.candles.ts.astype(np.int64)
+    times = np.concatenate(([ts[0]], ts + tf)).astype(np.int64)
+    values = np.concatenate(([float(result.start_equity)], result.equity)).astype(np.float64)
+    return times, values
+
+
 def summarize(result: BacktestResult) -> Summary:
-    equity = result.equity
-    peak = np.maximum.accumulate(equity)
-    drawdown = float(((peak - equity) / peak).max() * 100) if len(equity) else 0.0
-    pnls = [t.pnl for t in result.trades]
-    gains = sum((p for p in pnls if p > 0), Decimal(0))
-    losses = -sum((p for p in pnls if p < 0), Decimal(0))
-    close = result.candles.close
+    """Compute every metric of ``result`` (which has at least one candle)."""
+    tf = timeframe_ms(result.bot.timeframe)
+    times, values = equity_curve(result)
+    span = int(times[-1] - times[0])
+    per_year = metrics.periods_per_year(tf)
+    r = metrics.returns(values)
+    dd = metrics.max_drawdown(times, values)
+    stats = metrics.trade_stats(result.trades)
     net = result.end_equity - result.start_equity
+    cagr = metrics.cagr_pct(result.start_equity, result.end_equity, span)
+    candles = result.candles
     return Summary(
         strategy=result.bot.strategy,
         symbol=result.instrument.symbol,
         timeframe=result.bot.timeframe,
-        start=_when(int(result.candles.ts[0])),
-        end=_when(int(result.candles.ts[-1])),
-        candles=len(result.candles),
+        start=_when(int(candles.ts[0])),
+        end=_when(int(candles.ts[-1])),
+        candles=len(candles),
+        period_days=span / metrics.DAY_MS,
         start_equity=result.start_equity,
         end_equity=result.end_equity,
         net_pnl=net,
         return_pct=float(net / result.start_equity * 100) if result.start_equity else 0.0,
-        buy_and_hold_pct=float((close[-1] / close[0] - 1) * 100),
-        max_drawdown_pct=drawdown,
-        trades=len(pnls),
-        wins=sum(p > 0 for p in pnls),
-        win_rate_pct=100 * sum(p > 0 for p in pnls) / len(pnls) if pnls else 0.0,
-        profit_factor=float(gains / losses) if losses else None,
-        fees=sum((t.fees for t in result.trades), Decimal(0)),
-        best_trade=max(pnls) if pnls else None,
-        worst_trade=min(pnls) if pnls else None,
+        cagr_pct=cagr,
+        # Bought at the first open, the moment the backtest's equity curve starts.
+        buy_and_hold_pct=float((candles.close[-1] / candles.open[0] - 1) * 100),
+        max_drawdown=dd.value,
+        max_drawdown_pct=dd.pct,
+        max_drawdown_days=dd.days,
+        max_drawdown_candles=dd.candles,
+        sharpe=metrics.sharpe(r, per_year),
+        sortino=metrics.sortino(r, per_year),
+        calmar=cagr / dd.pct if cagr is not None and dd.pct > 0 else None,
+        exposure_pct=metrics.exposure_pct(candles.ts.astype(np.int64), tf, result.trades),
+        trades=stats.trades,
+        wins=stats.wins,
+        losses=stats.losses,
+        win_rate_pct=stats.win_rate_pct,
+        profit_factor=stats.profit_factor,
+        expectancy=stats.expectancy,
+        expectancy_r=stats.expectancy_r,
+        avg_win=stats.avg_win,
+        avg_loss=stats.avg_loss,
+        avg_holding_hours=stats.avg_holding_hours,
+        fees=stats.fees,
+        best_trade=stats.best,
+        worst_trade=stats.worst,
         state=str(result.state),
         fault=result.fault,
     )
