@@ -46,9 +46,17 @@ __all__ = ["BacktestResult", "run_backtest"]
 Progress = Callable[[int], None]
 
 
-@dataclass
+@dataclass(repr=False)
 class BacktestResult:
     """Everything a report needs: what was traded, and the account value after every candle."""
+
+    def __repr__(self) -> str:
+        # Short on purpose: asyncio formats a finished task's result, and a full repr of every
+        # order of a long backtest took seconds.
+        return (
+            f"BacktestResult({self.bot.strategy} {self.instrument.symbol}, "
+            f"{len(self.candles)} candles, {len(self.trades)} trades, {self.state})"
+        )
 
     bot: BotInfo
     instrument: Instrument
