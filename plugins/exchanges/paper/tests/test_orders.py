@@ -200,3 +200,21 @@ def test_amend_refuses_what_it_cannot_fund(make_venue: Any) -> None:
         v.engine.amend(v.symbol, "a1", qty=D(1100))
     assert v.order("a1").intent.qty == D(500)
     assert v.engine.balances()["USDT"].used == D("4952.475")  # 4950 + 0.05 % fee, unchanged
+
+
+def test_spot_stop_beside_take_profit_still_fills(make_venue: Any, spot: Any) -> None:
+    """A reduce-only take-profit reserves the base; the reduce-only stop beside it must still
+    fill when triggered (a reduction is never blocked for lack of funds)."""
+    s = make_venue(spot, balances={"USDT": 10_000})
+    s.buy("ent", "1", type="market")
+    s.candle(2000, 2001, 1999, 2000)
+    s.sell("tp", "1", price="2100", reduce_only=True)
+    s.sell("sl", "1", type="stop_market", trigger="1950", reduce_only=True)
+    events = s.candle(2000, 2000, 1940, 1945)
+    fills = s.fills(events)
+    assert [(f.client_order_id, f.qty, f.price) for f in fills] == [("sl", D(1), D(1950))]
+    assert s.order("sl").status.value == "filled"
+    # The take-profit has nothing left to reduce: it is canceled, never a short sale.
+    s.candle(1945, 2200, 1945, 2150)
+    assert s.order("tp").status.value == "canceled"
+    assert s.engine.balances()["ETH"].total == 0

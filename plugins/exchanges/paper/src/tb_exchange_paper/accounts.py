@@ -206,6 +206,7 @@ class Accounts:
         fee: Decimal,
         leverage: Decimal,
         mark: MarkFn,
+        reducing: bool = False,
     ) -> None:
         """Raise :class:`PaperInsufficientFunds` if the fill cannot be paid for.
 
@@ -224,6 +225,16 @@ class Accounts:
         else:
             need = qty
             currency = inst.base
+            if reducing:
+                # A reduce-only spot sell (a stop beside a take-profit) may sell base another
+                # resting reduce-only sell holds: both close the same holding, and whichever
+                # fills second is capped by the reduce-only rule. Only the holding itself counts.
+                have = self.balance(currency, mark).total
+                if need > have:
+                    raise PaperInsufficientFunds(
+                        f"paper {inst.symbol}: needs {need} {currency}, only {have} held"
+                    )
+                return
         have = self.free(currency, mark)
         if need > have:
             raise PaperInsufficientFunds(

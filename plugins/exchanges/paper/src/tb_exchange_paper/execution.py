@@ -246,7 +246,9 @@ def _execute(
     fee = inst.notional(qty, price) * st.fee_rate(inst, taker)
     leverage, mode = st.leverage_of(inst)
     try:
-        st.accounts.check_fill(inst, e.book, intent.side, qty, price, fee, leverage, st.mark)
+        st.accounts.check_fill(
+            inst, e.book, intent.side, qty, price, fee, leverage, st.mark, e.reducing
+        )
     except PaperInsufficientFunds as exc:
         finish(st, e.order, OrderStatus.CANCELED, f"insufficient margin at fill: {exc}", out)
         return
