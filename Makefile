@@ -14,10 +14,13 @@ setup: $(if $(findstring .tools,$(UV)),.tools/bin/uv)
 	$(UV) sync --all-packages --locked --quiet
 
 # The main job on embedded defaults: the installed plugins, then a backtest of the example
-# strategy on the bundled real BTC/USDT candles through the engine and the paper exchange.
+# strategy on the bundled real BTC/USDT candles through the engine and the paper exchange,
+# with an HTML report and a chart.
 run: setup
 	$(UV) run tbhost plugins
-	$(UV) run tbhost backtest sma_cross --symbol BTC/USDT --timeframe 1h --plot .tbhost/backtest.png
+	$(UV) run tbhost backtest rsi_reversal --symbol BTC/USDT --timeframe 1h \
+	    --fee 0.0005 --maker-fee 0.0005 \
+	    --html .tbhost/backtest.html --plot .tbhost/backtest.png
 
 test: setup
 	$(UV) run pytest $(PYTEST_ARGS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sys
 import tomllib
 from collections.abc import Callable, Iterator
@@ -15,7 +16,7 @@ from typing import Any
 
 import click
 
-from .context import plugin_host
+from .context import plugin_host, settings
 
 
 def _parse_value(raw: str) -> Any:
@@ -213,6 +214,9 @@ def backtest(
     from .data_cmd import load_or_import
 
     host = plugin_host(ctx)
+    if settings(ctx).log_level != "DEBUG":
+        # A backtest's per-order info lines would bury the summary; warnings still show.
+        logging.getLogger("tbhost.bot").setLevel(logging.WARNING)
     try:
         strategy_cls = host.strategy_class(strategy)
         values = _strategy_settings(config_file, pairs)
