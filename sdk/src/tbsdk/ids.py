@@ -8,6 +8,7 @@ restart re-sends that id and the venue refuses the duplicate instead of opening 
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 
 __all__ = ["base36", "bot_key", "hash36"]
 
@@ -38,6 +39,7 @@ def hash36(text: str, width: int) -> str:
     return base36(digest, 50)[:width]  # 2**256 needs at most 50 base-36 digits
 
 
+@lru_cache(maxsize=4096)  # called for every order; the same few bots ask again and again
 def bot_key(account_id: str, instance_id: str, width: int = 6) -> str:
     """``bot6`` of the strategy specs: the hash of ``account_id + "/" + instance_id``."""
     return hash36(f"{account_id}/{instance_id}", width)
