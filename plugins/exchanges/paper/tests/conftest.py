@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +15,6 @@ from tbsdk.model import (
     Fill,
     FillEvent,
     Instrument,
-    MarketType,
     Order,
     OrderIntent,
     OrderSide,
@@ -23,37 +24,13 @@ from tbsdk.model import (
     PositionSide,
 )
 
+# pytest runs with --import-mode=importlib: make the shared instruments module importable.
+sys.path.insert(0, str(Path(__file__).parent))
+
+from paper_instruments import SPOT, SWAP
+
 D = Decimal
 HOUR = 3_600_000
-
-SWAP = Instrument(
-    exchange="paper",
-    symbol="BTC/USDT:USDT",
-    base="BTC",
-    quote="USDT",
-    settle="USDT",
-    type=MarketType.SWAP,
-    contract_size=D("0.1"),
-    tick_size=D("0.1"),
-    lot_step=D(1),
-    min_size=D(1),
-    min_notional=D(5),
-    max_leverage=D(100),
-    maker_fee=D("0.0002"),
-    taker_fee=D("0.0005"),
-)
-SPOT = Instrument(
-    exchange="paper",
-    symbol="ETH/USDT",
-    base="ETH",
-    quote="USDT",
-    tick_size=D("0.01"),
-    lot_step=D("0.001"),
-    min_size=D("0.001"),
-    min_notional=D(10),
-    maker_fee=D("0.001"),
-    taker_fee=D("0.001"),
-)
 
 
 class Venue:

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from paper_instruments import ETH_SWAP
+from paper_instruments import SPOT as ETH_SPOT
 
 from tb_exchange_paper import PaperConfig, PaperEngine
 from tbsdk.errors import ExchangeError
@@ -22,7 +24,6 @@ from tbsdk.model import (
     FillEvent,
     Instrument,
     MarginMode,
-    MarketType,
     OrderIntent,
     OrderSide,
     OrderStatus,
@@ -37,33 +38,6 @@ from tbsdk.model import (
 EPS = D("1e-18")
 
 DATA = Path(__file__).parent / "data" / "BINANCE_ETH-USDT_1h.csv.gz"
-ETH_SWAP = Instrument(
-    exchange="paper",
-    symbol="ETH/USDT:USDT",
-    base="ETH",
-    quote="USDT",
-    settle="USDT",
-    type=MarketType.SWAP,
-    contract_size=D("0.01"),
-    tick_size=D("0.01"),
-    lot_step=D(1),
-    min_size=D(1),
-    max_leverage=D(50),
-    maker_fee=D("0.0002"),
-    taker_fee=D("0.0005"),
-)
-ETH_SPOT = Instrument(
-    exchange="paper",
-    symbol="ETH/USDT",
-    base="ETH",
-    quote="USDT",
-    tick_size=D("0.01"),
-    lot_step=D("0.001"),
-    min_size=D("0.001"),
-    min_notional=D(10),
-    maker_fee=D("0.001"),
-    taker_fee=D("0.001"),
-)
 
 
 def _load() -> CandleArrays:

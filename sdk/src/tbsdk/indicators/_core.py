@@ -10,6 +10,7 @@ one-element span with its persistent state. Same machine code, hence bit-identic
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, TypeVar
 
@@ -140,7 +141,7 @@ def _decode_int(v: object) -> int:
     return v
 
 
-class KernelIndicator:
+class KernelIndicator(ABC):
     """Base of the streaming objects: state kept in three numpy arrays the kernel updates.
 
     Subclasses set ``_F_FIELDS`` / ``_I_FIELDS`` (names of the float / integer state slots, used
@@ -164,9 +165,9 @@ class KernelIndicator:
         self._x = np.zeros(1, dtype=np.float64)
         self._out = np.zeros(1, dtype=np.float64)
 
+    @abstractmethod
     def params(self) -> dict[str, Any]:
         """The constructor parameters, as stored in the state."""
-        raise NotImplementedError
 
     def get_state(self) -> dict[str, Any]:
         """JSON-serialisable state; :meth:`set_state` continues the series bit-identically."""
@@ -235,8 +236,9 @@ class SeriesIndicator(KernelIndicator):
     object's state and returns the kernel's bad index.
     """
 
+    @abstractmethod
     def _call(self, x: FloatArray, out: FloatArray) -> int:
-        raise NotImplementedError
+        """Run the kernel over ``x`` into ``out``; return the bad index (-1 if none)."""
 
     def update(self, x: float) -> float:
         """Consume one value and return the indicator's value at it (NaN during warm-up)."""
