@@ -137,6 +137,9 @@ class CrossWithBrackets(Strategy[StrategyConfig]):
     def save_state(self) -> dict[str, Any]:
         return {"seq": self.seq}
 
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.seq = state["seq"]
+
 
 def _run(skip: bool, rows: int) -> tuple[BacktestResult, CrossWithBrackets]:
     path = next(d.path for d in BUNDLED if d.timeframe == "1h")

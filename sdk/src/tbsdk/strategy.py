@@ -85,6 +85,15 @@ class StrategyContext(ABC):
     def subscribe_ticks(self, symbol: str, *, min_interval_s: float = 1.0) -> None:
         """Receive ``Tick`` events at most every ``min_interval_s`` seconds (intrabar logic)."""
 
+    def deliver_every_candle(self, symbol: str, timeframe: str, on: bool = True) -> None:
+        """While ``on``, deliver every candle of this subscription, whatever
+        :meth:`Strategy.candle_filter` said about it. For state that needs each close for a while
+        (an active trailing stop, an exit in flight) and cannot be known when the mask is built.
+        Only backtests skip candles, so this does nothing in paper and live mode.
+
+        .. versionadded:: 1.0
+        """
+
     @abstractmethod
     def history(self, symbol: str, timeframe: str, count: int | None = None) -> CandleArrays:
         """Closed candles up to now, oldest first; the last ``count`` when given."""

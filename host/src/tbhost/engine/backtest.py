@@ -14,7 +14,8 @@ exchange documents.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -140,8 +141,10 @@ class _Replay:
                 await runner.deliver(event)
         for at, name in ctx.due_timers(close_time):
             await runner.deliver(TimerFired(name=name, ts=at))
+        every = ctx.every_candle
         for symbol, series in self.market.by_timeframe_desc():
-            mask = self.masks.get((symbol, series.timeframe))
+            key = (symbol, series.timeframe)
+            mask = None if key in every else self.masks.get(key)
             for k in series.advance(close_time):
                 if mask is None or mask[k]:
                     event = CandleClosed(
@@ -156,7 +159,7 @@ class _Replay:
 
     def quiet_until(self, i: int) -> int:
         """The first candle at or after ``i`` where the strategy, the venue or a timer may act."""
-        if self.interest is None:
+        if self.interest is None or self.ctx.every_candle:
             return i
         pos = int(np.searchsorted(self.interest, i, "left"))
         nxt = int(self.interest[pos]) if pos < len(self.interest) else len(self.candles)
@@ -185,6 +188,27 @@ class _Replay:
         if exposure:
             self.ctx.equity_value = self.venue.equity(self.currency)
 
+    async def restart(
+        self, strategy: Strategy[Any], limits: RiskLimits | None, use_filter: bool
+    ) -> BotRunner:
+        """Stop the running instance and continue with ``strategy`` from its saved state."""
+        old = self.runner
+        await old.stop(StopReason.SHUTDOWN)
+        if old.state is BotState.FAULTED:
+            return old
+        saved = json.loads(json.dumps(old.strategy.save_state()))
+        ctx = self.ctx
+        ctx.timers.clear()
+        ctx.every_candle.clear()
+        ctx.tick_subscriptions.clear()
+        self.runner = runner = BotRunner(strategy, ctx, old.exchange, limits=limits)
+        runner.last_price = old.last_price
+        self.masks, self.interest = {}, None
+        await runner.start(saved)
+        if use_filter and runner.active:
+            self.use_filters(strategy)
+        return runner
+
     def _exposed(self) -> bool:
         return any(not p.is_flat for p in self.ctx.positions.values())
 
@@ -200,13 +224,27 @@ async def run_backtest(
     limits: RiskLimits | None = None,
     progress: Progress | None = None,
     use_candle_filter: bool = True,
+    restart_at: Sequence[int] = (),
+    strategy_factory: Callable[[], Strategy[Any]] | None = None,
 ) -> BacktestResult:
     """Run ``strategy`` over ``candles`` of ``instrument`` on the simulated venue ``exchange``.
 
     With ``use_candle_filter`` (default) and a strategy that implements
     :meth:`~tbsdk.Strategy.candle_filter`, stretches where nothing can act are passed over in
     bulk; the result is the same as delivering every candle (tests compare both).
+
+    ``restart_at`` lists candle indices before which the bot is restarted as a host restart
+    would do it: ``on_stop(SHUTDOWN)``, ``save_state()`` through JSON, a new instance from
+    ``strategy_factory``, ``load_state``, ``on_start``. The venue, the orders and positions it
+    holds and the market data carry on; timers and ``deliver_every_candle`` requests do not
+    (a restarted strategy re-arms what it needs). A strategy that survives restarts gives the
+    same trades as an uninterrupted run.
     """
+    restarts = sorted(set(restart_at))
+    if restarts and strategy_factory is None:
+        raise ConfigError("restart_at needs a strategy_factory to build the restarted instances")
+    if restarts and not 0 < restarts[0] <= restarts[-1] < len(candles):
+        raise ConfigError(f"restart indices must be within 1..{len(candles) - 1}: {restarts}")
     if not isinstance(exchange, SimulatedVenue):
         raise ConfigError(
             f"exchange {exchange.name!r} cannot run a backtest: it is not a simulated venue; "
@@ -237,7 +275,16 @@ async def run_backtest(
         replay.use_filters(strategy)
     n, i = len(candles), 0
     while i < n and runner.active:
+        if restarts and restarts[0] == i:
+            restarts.pop(0)
+            assert strategy_factory is not None
+            strategy = strategy_factory()
+            runner = await replay.restart(strategy, limits, use_candle_filter)
+            if not runner.active:
+                break
         j = replay.quiet_until(i)
+        if restarts:
+            j = min(j, restarts[0])
         if j > i:
             replay.skip(i, j)
         else:

@@ -52,6 +52,7 @@ class BotContext(StrategyContext):
         self.commands: list[Command] = []
         self.timers: dict[str, int] = {}
         self.tick_subscriptions: dict[str, float] = {}
+        self.every_candle: set[tuple[str, str]] = set()
         self.orders: dict[str, Order] = {}
         self._live: dict[str, Order] = {}  # not terminal; open_orders must not scan history
         self.positions: dict[tuple[str, PositionSide], Position] = {}
@@ -82,6 +83,12 @@ class BotContext(StrategyContext):
     def subscribe_ticks(self, symbol: str, *, min_interval_s: float = 1.0) -> None:
         self.instrument(symbol)
         self.tick_subscriptions[symbol] = min_interval_s
+
+    def deliver_every_candle(self, symbol: str, timeframe: str, on: bool = True) -> None:
+        if on:
+            self.every_candle.add((symbol, timeframe))
+        else:
+            self.every_candle.discard((symbol, timeframe))
 
     def history(self, symbol: str, timeframe: str, count: int | None = None) -> CandleArrays:
         return self._market.history(symbol, timeframe, count)
