@@ -158,3 +158,38 @@ def test_cli_backtest_explains_bad_settings(tmp_path: Path) -> None:
     )
     expected = "no tbhost.strategies plugin named 'nope'; available: rsi_reversal, sma_cross"
     assert expected in missing.stderr
+
+
+def test_cli_backtest_of_a_swap_on_its_spot_candles_with_contracts(tmp_path: Path) -> None:
+    result = run_tbhost(
+        "--data-dir",
+        str(tmp_path / "d"),
+        "backtest",
+        "rsi_reversal",
+        "--symbol",
+        "BTC/USDT:USDT",
+        "--timeframe",
+        "1h",
+        "--from",
+        "2023-01-01",
+        "--to",
+        "2023-04-01",
+        "--contract-size",
+        "0.01",
+        "--lot",
+        "1",
+        "--leverage",
+        "5",
+        "--set",
+        "qty=3",
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "replaying BTC/USDT candles" in result.stderr
+    trades = json.loads(result.stdout)["trades"]
+    assert trades
+    assert {t["symbol"] for t in trades} == {"BTC/USDT:USDT"}
+    assert {Decimal(t["qty"]) for t in trades} == {Decimal(3)}  # contracts of 0.01 BTC
+    t = trades[0]
+    gross = (Decimal(t["exit_price"]) - Decimal(t["entry_price"])) * 3 * Decimal("0.01")
+    assert Decimal(t["pnl"]) == gross - Decimal(t["fees"])

@@ -8,9 +8,12 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from tbhost.engine.context import ChartLevels
 from tbhost.report import summarize, write_trades
+from tbhost.report._charts import level_steps
 from tbhost.report.html import render_html
 from tbhost.report.plot import backtest_figure, plot_backtest
 from tbhost.report.trade_list import COLUMNS, iso_utc
@@ -88,6 +91,30 @@ def test_png_has_price_equity_and_drawdown_panels(tmp_path: Path) -> None:
         plt.close(fig)
     png = plot_backtest(result, summary, tmp_path / "sub" / "bt.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_strategy_levels_are_drawn_as_steps_until_they_change() -> None:
+    import matplotlib.pyplot as plt
+
+    result = make_result(CURVE, TRADES)
+    ts = result.candles.ts
+    result.levels = [
+        ChartLevels(int(ts[0]), "grid", (110.0, 100.0, 90.0)),
+        ChartLevels(int(ts[2]), "grid", (95.0, 105.0)),
+        ChartLevels(int(ts[1]), "stop", (80.0,)),
+    ]
+    times, prices = level_steps(result, "grid")
+    assert times.tolist() == [ts[0], ts[2], ts[-1]]
+    np.testing.assert_array_equal(
+        prices, [[90.0, 100.0, 110.0], [95.0, 105.0, np.nan], [95.0, 105.0, np.nan]]
+    )
+    fig = backtest_figure(result, summarize(result))
+    try:
+        labels = [line.get_label() for line in fig.axes[0].lines]
+        assert (labels.count("grid"), labels.count("stop")) == (1, 1)
+        assert len(fig.axes[0].lines) == 1 + 3 + 1  # close, three grid lines, one stop line
+    finally:
+        plt.close(fig)
 
 
 def test_html_is_self_contained_with_summary_and_trades() -> None:

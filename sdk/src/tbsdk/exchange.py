@@ -166,6 +166,11 @@ class SimulatedVenue(Protocol):
         """Account value in ``currency``, unrealised PnL at the last price included."""
         ...
 
+    @property
+    def position_mode(self) -> PositionMode:
+        """The account's position mode, which bots see as ``ctx.position_mode``."""
+        ...
+
     def trades(self) -> list[Trade]:
         """Round trips closed so far."""
         ...

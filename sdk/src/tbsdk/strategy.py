@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -90,6 +91,14 @@ class StrategyContext(ABC):
         :meth:`Strategy.candle_filter` said about it. For state that needs each close for a while
         (an active trailing stop, an exit in flight) and cannot be known when the mask is built.
         Only backtests skip candles, so this does nothing in paper and live mode.
+
+        .. versionadded:: 1.0
+        """
+
+    def chart_levels(self, name: str, prices: Sequence[Decimal | float]) -> None:
+        """Show ``prices`` as horizontal lines named ``name`` on price charts (backtest reports)
+        from now on, replacing the lines last drawn under that name; an empty sequence removes
+        them. For levels a person wants to see against the price, such as a grid's ladder.
 
         .. versionadded:: 1.0
         """

@@ -139,6 +139,22 @@ def _decimal(value: str, name: str) -> Decimal:
 @click.option("--tick", default="0.01", show_default=True, help="Price tick of the market.")
 @click.option("--lot", default="0.00001", show_default=True, help="Size step of the market.")
 @click.option(
+    "--contract-size",
+    default="1",
+    show_default=True,
+    help="Base units per contract (swaps; e.g. 0.01 for OKX BTC-USDT-SWAP).",
+)
+@click.option(
+    "--leverage", default="1", show_default=True, help="Leverage of the simulated account."
+)
+@click.option(
+    "--position-mode",
+    type=click.Choice(["one_way", "hedge"]),
+    default="one_way",
+    show_default=True,
+    help="One net position per symbol, or separate long and short books (hedge).",
+)
+@click.option(
     "--plot",
     "plot_path",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -183,6 +199,9 @@ def backtest(
     slippage_bps: str,
     tick: str,
     lot: str,
+    contract_size: str,
+    leverage: str,
+    position_mode: str,
     plot_path: Path | None,
     trades_path: Path | None,
     html_path: Path | None,
@@ -193,7 +212,9 @@ def backtest(
 
     The strategy runs through the same engine as a live bot, against the paper exchange; the
     fill rules are those of tb-exchange-paper. Candles come from `tbhost data import`; the
-    bundled BTC/USDT 1h and 1m candles are imported automatically when asked for.
+    bundled BTC/USDT 1h and 1m candles are imported automatically when asked for. A swap such
+    as BTC/USDT:USDT without candles of its own is replayed on its spot pair's candles (said on
+    stderr).
 
     Settings of the strategy come from --config FILE, then each --set KEY=VALUE (later wins).
     The report prints every metric (--json: as JSON, with the trades); --plot, --trades and
@@ -232,6 +253,7 @@ def backtest(
             lot=_decimal(lot, "--lot"),
             taker_fee=_decimal(fee, "--fee"),
             maker_fee=_decimal(maker_fee, "--maker-fee"),
+            contract_size=_decimal(contract_size, "--contract-size"),
         )
         candles = load_or_import(
             ctx, data_exchange, symbol, timeframe, _date_ms(start, "--from"), _date_ms(end, "--to")
@@ -244,6 +266,8 @@ def backtest(
                     "instruments": [instrument],
                     "balances": {currency: str(_decimal(balance, "--balance"))},
                     "slippage_bps": str(_decimal(slippage_bps, "--slippage-bps")),
+                    "default_leverage": str(_decimal(leverage, "--leverage")),
+                    "position_mode": position_mode,
                 }
             )
         )

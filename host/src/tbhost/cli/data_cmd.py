@@ -57,15 +57,24 @@ def load_or_import(
     from ..datasets import BUNDLED
 
     store = _store(ctx)
-    if not store.path(exchange, symbol, timeframe).is_file():
+
+    def available(name: str) -> bool:
+        if store.path(exchange, name, timeframe).is_file():
+            return True
         for d in BUNDLED:
-            if (d.exchange, d.symbol, d.timeframe) == (exchange, symbol, timeframe):
-                logging.getLogger(__name__).info(
-                    "importing bundled %s %s candles", symbol, timeframe
-                )
-                store.write(
-                    exchange, symbol, timeframe, read_candle_csv(d.path, timeframe_ms(timeframe))
-                )
+            if (d.exchange, d.symbol, d.timeframe) == (exchange, name, timeframe):
+                logging.getLogger(__name__).info("importing bundled %s %s candles", name, timeframe)
+                candles = read_candle_csv(d.path, timeframe_ms(timeframe))
+                store.write(exchange, name, timeframe, candles)
+                return True
+        return False
+
+    pair = symbol.partition(":")[0]
+    if not available(symbol) and pair != symbol and available(pair):
+        click.echo(
+            f"note: no {symbol} {timeframe} candles stored; replaying {pair} candles", err=True
+        )
+        symbol = pair
     return store.read(exchange, symbol, timeframe, start, end)
 
 

@@ -37,7 +37,7 @@ from tbsdk.model import (
 )
 from tbsdk.timeframes import timeframe_ms
 
-from .context import BotContext
+from .context import BotContext, ChartLevels
 from .market_data import StoredMarketData
 from .risk import RiskLimits
 from .runner import BotRunner, BotState
@@ -71,6 +71,7 @@ class BacktestResult:
     state: BotState = BotState.STOPPED
     fault: str | None = None
     strategy_state: dict[str, Any] = field(default_factory=dict)
+    levels: list[ChartLevels] = field(default_factory=list)
 
 
 class _Clock:
@@ -263,7 +264,9 @@ async def run_backtest(
     )
     clock = _Clock(int(candles.ts[0]))
     market = StoredMarketData(timeframe, {symbol: candles})
-    ctx = BotContext(bot, RunMode.BACKTEST, clock, market, {symbol: instrument})
+    ctx = BotContext(
+        bot, RunMode.BACKTEST, clock, market, {symbol: instrument}, exchange.position_mode
+    )
     runner = BotRunner(strategy, ctx, exchange, limits=limits)
     replay = _Replay(runner, exchange, market, instrument, candles, timeframe, clock)
     currency = replay.currency
@@ -311,4 +314,5 @@ async def run_backtest(
         state=runner.state,
         fault=runner.fault,
         strategy_state=strategy.save_state() if runner.state is not BotState.FAULTED else {},
+        levels=ctx.levels,
     )

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from tbsdk import BotInfo, ConfigError, RunMode, StrategyContext
 from tbsdk.commands import Cancel, Command, Replace, Submit
@@ -19,6 +19,14 @@ from tbsdk.model import (
     PositionMode,
     PositionSide,
 )
+
+
+class ChartLevels(NamedTuple):
+    """Price lines a strategy asked to show from ``ts`` on (``ctx.chart_levels``)."""
+
+    ts: int
+    name: str
+    prices: tuple[float, ...]
 
 
 class MarketData(Protocol):
@@ -53,6 +61,7 @@ class BotContext(StrategyContext):
         self.timers: dict[str, int] = {}
         self.tick_subscriptions: dict[str, float] = {}
         self.every_candle: set[tuple[str, str]] = set()
+        self.levels: list[ChartLevels] = []
         self.orders: dict[str, Order] = {}
         self._live: dict[str, Order] = {}  # not terminal; open_orders must not scan history
         self.positions: dict[tuple[str, PositionSide], Position] = {}
@@ -83,6 +92,9 @@ class BotContext(StrategyContext):
     def subscribe_ticks(self, symbol: str, *, min_interval_s: float = 1.0) -> None:
         self.instrument(symbol)
         self.tick_subscriptions[symbol] = min_interval_s
+
+    def chart_levels(self, name: str, prices: Sequence[Decimal | float]) -> None:
+        self.levels.append(ChartLevels(self.now(), name, tuple(float(p) for p in prices)))
 
     def deliver_every_candle(self, symbol: str, timeframe: str, on: bool = True) -> None:
         if on:

@@ -11,6 +11,7 @@ from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ..engine.backtest import BacktestResult
 from .metrics import drawdown_fraction
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 WIN, LOSS, ENTRY, EQUITY, DRAWDOWN = "#1a7f37", "#cf222e", "#0969da", "#0969da", "#cf222e"
+LEVEL_COLORS = ("#8250df", "#bf8700", "#1b7c83", "#953800")
 
 
 def pyplot() -> Any:
@@ -56,6 +58,40 @@ def envelope(times: Any, values: Any, buckets: int = 1000) -> tuple[Any, Any]:
     return times[idx], values[idx]
 
 
+def level_steps(
+    result: BacktestResult, name: str
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """The ``ctx.chart_levels`` lines named ``name`` as step series: change times (plus the end
+    of the backtest) and one column per line, NaN where a line did not exist."""
+    sets = [lv for lv in result.levels if lv.name == name]
+    width = max((len(lv.prices) for lv in sets), default=0)
+    prices = np.full((len(sets) + 1, width), np.nan)
+    for row, lv in enumerate(sets):
+        prices[row, : len(lv.prices)] = sorted(lv.prices)
+    prices[-1] = prices[-2]
+    end = int(result.candles.ts[-1]) if len(result.candles) else 0
+    times = np.array([lv.ts for lv in sets] + [max(end, sets[-1].ts)], dtype=np.int64)
+    return times, prices
+
+
+def draw_levels(ax: Axes, result: BacktestResult) -> None:
+    """Each named set of strategy levels as thin step lines, held until the set changes."""
+    names = list(dict.fromkeys(lv.name for lv in result.levels))
+    for color, name in zip(LEVEL_COLORS, names, strict=False):
+        times, prices = level_steps(result, name)
+        for col in range(prices.shape[1]):
+            t, y = envelope(times, prices[:, col])
+            ax.step(
+                _dates(t),
+                y,
+                where="post",
+                color=color,
+                linewidth=0.5,
+                alpha=0.6,
+                label=name if col == 0 else None,
+            )
+
+
 def draw_price(ax: Axes, result: BacktestResult, summary: Summary) -> None:
     """Close prices; entries as triangles (up long, down short), exits as crosses coloured by
     result, joined by a line from entry to exit."""
@@ -64,6 +100,7 @@ def draw_price(ax: Axes, result: BacktestResult, summary: Summary) -> None:
 
     ts, close = envelope(result.candles.ts, result.candles.close)
     ax.plot(_dates(ts), close, color="#555", linewidth=0.7, label="close")
+    draw_levels(ax, result)
     trades = result.trades
     if trades:
         opened = _dates([t.opened_at for t in trades])

@@ -91,6 +91,10 @@ class PaperExchange(Exchange):
     def trades(self) -> list[Trade]:
         return self.engine.trades
 
+    @property
+    def position_mode(self) -> PositionMode:
+        return self.engine.position_mode
+
     async def load_markets(self) -> dict[str, Instrument]:
         return self.engine.instruments
 
