@@ -95,6 +95,24 @@ class StrategyContext(ABC):
         .. versionadded:: 1.0
         """
 
+    def watch_price(
+        self,
+        symbol: str,
+        timeframe: str,
+        *,
+        above: Decimal | float | None = None,
+        below: Decimal | float | None = None,
+    ) -> None:
+        """Also deliver the next candle of this subscription whose high reaches ``above`` or
+        whose low reaches ``below``, whatever :meth:`Strategy.candle_filter` said about it.
+        For decisions that wait on a price (a trailing extreme, a level to touch) and cannot be
+        known when the mask is built. One watch per subscription: a new call replaces it, and
+        delivering a candle that reaches it clears it; call with neither price to drop it.
+        Only backtests skip candles, so this does nothing in paper and live mode.
+
+        .. versionadded:: 1.0
+        """
+
     def chart_levels(self, name: str, prices: Sequence[Decimal | float]) -> None:
         """Show ``prices`` as horizontal lines named ``name`` on price charts (backtest reports)
         from now on, replacing the lines last drawn under that name; an empty sequence removes

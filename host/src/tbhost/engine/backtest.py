@@ -35,10 +35,11 @@ from tbsdk.model import (
     TimerFired,
     Trade,
 )
+from tbsdk.reach import first_reach
 from tbsdk.timeframes import timeframe_ms
 
 from .context import BotContext, ChartLevels
-from .market_data import StoredMarketData
+from .market_data import Series, StoredMarketData
 from .risk import RiskLimits
 from .runner import BotRunner, BotState
 
@@ -142,12 +143,10 @@ class _Replay:
                 await runner.deliver(event)
         for at, name in ctx.due_timers(close_time):
             await runner.deliver(TimerFired(name=name, ts=at))
-        every = ctx.every_candle
         for symbol, series in self.market.by_timeframe_desc():
             key = (symbol, series.timeframe)
-            mask = None if key in every else self.masks.get(key)
             for k in series.advance(close_time):
-                if mask is None or mask[k]:
+                if self._wanted(key, series, k):
                     event = CandleClosed(
                         symbol=symbol, timeframe=series.timeframe, candle=series.arrays.candle(k)
                     )
@@ -157,6 +156,19 @@ class _Replay:
         if events or self._exposed():
             ctx.equity_value = self.venue.equity(self.currency)
         self.equity[i] = float(ctx.equity_value)
+
+    def _wanted(self, key: tuple[str, str], series: Series, k: int) -> bool:
+        """Whether candle ``k`` of a subscription is delivered: the mask admits it, every candle
+        was asked for, or it reaches the subscription's price watch (which it then clears)."""
+        ctx = self.ctx
+        watch = ctx.price_watches.get(key)
+        if watch is not None and (
+            series.arrays.high[k] >= watch[0] or series.arrays.low[k] <= watch[1]
+        ):
+            del ctx.price_watches[key]
+            return True
+        mask = self.masks.get(key)
+        return mask is None or bool(mask[k]) or key in ctx.every_candle
 
     def quiet_until(self, i: int) -> int:
         """The first candle at or after ``i`` where the strategy, the venue or a timer may act."""
@@ -170,6 +182,13 @@ class _Replay:
         if self.ctx.timers:
             first_due = min(self.ctx.timers.values())
             nxt = min(nxt, int(np.searchsorted(self.close_ts, first_due, "left")))
+        for key, (up, down) in self.ctx.price_watches.items():
+            series = self.market.series.get(key)
+            if series is not None:
+                a = series.arrays
+                k = first_reach(a.high, a.low, series.visible, up, down)
+                if k < len(a):
+                    nxt = min(nxt, int(np.searchsorted(self.close_ts, series.close_ts[k], "left")))
         return max(nxt, i)
 
     def skip(self, i: int, j: int) -> None:
@@ -201,6 +220,7 @@ class _Replay:
         ctx = self.ctx
         ctx.timers.clear()
         ctx.every_candle.clear()
+        ctx.price_watches.clear()
         ctx.tick_subscriptions.clear()
         self.runner = runner = BotRunner(strategy, ctx, old.exchange, limits=limits)
         runner.last_price = old.last_price

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any, NamedTuple, Protocol
@@ -62,6 +63,7 @@ class BotContext(StrategyContext):
         self.tick_subscriptions: dict[str, float] = {}
         self.every_candle: set[tuple[str, str]] = set()
         self.levels: list[ChartLevels] = []
+        self.price_watches: dict[tuple[str, str], tuple[float, float]] = {}
         self.orders: dict[str, Order] = {}
         self._live: dict[str, Order] = {}  # not terminal; open_orders must not scan history
         self.positions: dict[tuple[str, PositionSide], Position] = {}
@@ -92,6 +94,23 @@ class BotContext(StrategyContext):
     def subscribe_ticks(self, symbol: str, *, min_interval_s: float = 1.0) -> None:
         self.instrument(symbol)
         self.tick_subscriptions[symbol] = min_interval_s
+
+    def watch_price(
+        self,
+        symbol: str,
+        timeframe: str,
+        *,
+        above: Decimal | float | None = None,
+        below: Decimal | float | None = None,
+    ) -> None:
+        key = (symbol, timeframe)
+        if above is None and below is None:
+            self.price_watches.pop(key, None)
+            return
+        self.price_watches[key] = (
+            math.inf if above is None else float(above),
+            -math.inf if below is None else float(below),
+        )
 
     def chart_levels(self, name: str, prices: Sequence[Decimal | float]) -> None:
         self.levels.append(ChartLevels(self.now(), name, tuple(float(p) for p in prices)))

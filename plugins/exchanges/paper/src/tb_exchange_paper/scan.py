@@ -16,13 +16,12 @@ import math
 import numpy as np
 import numpy.typing as npt
 
+from tbsdk.reach import first_reach
+
 from .book import Entry, LiquidationLevel
 from .state import EngineState
 
 __all__ = ["next_active", "skip"]
-
-_FIRST_CHUNK = 256
-_MAX_CHUNK = 65_536
 
 
 def next_active(
@@ -45,18 +44,7 @@ def next_active(
             up = min(up, lv.level)
         else:
             down = max(down, lv.level)
-    if up == math.inf and down == -math.inf:
-        return end
-    # Chunks that grow: an order near the price is usually reached within a few candles, a far
-    # one may rest for the whole series; neither should cost a scan of everything.
-    i, chunk = start, _FIRST_CHUNK
-    while i < end:
-        stop = min(end, i + chunk)
-        hit = np.flatnonzero((high[i:stop] >= up) | (low[i:stop] <= down))
-        if hit.size:
-            return i + int(hit[0])
-        i, chunk = stop, min(chunk * 4, _MAX_CHUNK)
-    return end
+    return first_reach(high, low, start, up, down)
 
 
 def skip(st: EngineState, symbol: str, ts: int, close: float) -> None:

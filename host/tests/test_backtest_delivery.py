@@ -1,5 +1,6 @@
-"""Restarting a bot inside a backtest (``run_backtest(restart_at=...)``) and asking for every
-candle (``ctx.deliver_every_candle``) while a candle filter is on."""
+"""Restarting a bot inside a backtest (``run_backtest(restart_at=...)``), and the two ways a
+strategy whose candle filter hides candles gets some back: ``ctx.deliver_every_candle`` and
+``ctx.watch_price``."""
 
 from __future__ import annotations
 
@@ -124,3 +125,41 @@ def test_deliver_every_candle_overrides_the_mask_until_switched_off() -> None:
     _backtest(strategy)
     assert strategy.seen == [int(t) for t in ts[100:151]]
     assert strategy.stopped is StopReason.FINISHED
+
+
+class NewHighs(Strategy[StrategyConfig]):
+    """Masks every candle out and watches for each new high, as a trailing stop would."""
+
+    name: ClassVar[str] = "highs"
+    api_version: ClassVar[str] = "1.0"
+    config_class: ClassVar[type[StrategyConfig]] = StrategyConfig
+
+    def __init__(self, config: StrategyConfig) -> None:
+        super().__init__(config)
+        self.seen: list[int] = []
+
+    def candle_filter(
+        self, symbol: str, timeframe: str, candles: CandleArrays
+    ) -> npt.NDArray[np.bool_]:
+        return np.zeros(len(candles), dtype=np.bool_)
+
+    def on_start(self, ctx: StrategyContext) -> None:
+        ctx.subscribe(SYMBOL, "1h")
+        ctx.watch_price(SYMBOL, "1h", above=20_000.0)
+
+    def on_candle(self, ctx: StrategyContext, event: CandleClosed) -> None:
+        self.seen.append(event.candle.ts)
+        ctx.watch_price(SYMBOL, "1h", above=float(event.candle.high) * 1.01)
+
+
+def test_watch_price_delivers_each_candle_that_reaches_it() -> None:
+    candles = _candles()
+    expected, level = [], 20_000.0
+    for ts, high in zip(candles.ts, candles.high, strict=True):
+        if high >= level:
+            expected.append(int(ts))
+            level = float(high) * 1.01
+    strategy = NewHighs(StrategyConfig())
+    _backtest(strategy)
+    assert len(expected) > 5
+    assert strategy.seen == expected
