@@ -147,8 +147,11 @@ class _Replay:
             key = (symbol, series.timeframe)
             for k in series.advance(close_time):
                 if self._wanted(key, series, k):
-                    event = CandleClosed(
-                        symbol=symbol, timeframe=series.timeframe, candle=series.arrays.candle(k)
+                    event = CandleClosed.model_construct(
+                        symbol=symbol,
+                        timeframe=series.timeframe,
+                        candle=series.arrays.candle(k),
+                        replay=False,
                     )
                     await runner.deliver(event)
         # The reference price of risk checks is the last close, whichever candles were delivered.

@@ -192,6 +192,8 @@ class BotContext(StrategyContext):
 
     def due_timers(self, now: int) -> list[tuple[int, str]]:
         """Timers due at or before ``now``, earliest first; they are disarmed."""
+        if not self.timers:
+            return []
         due = sorted((at, name) for name, at in self.timers.items() if at <= now)
         for _, name in due:
             del self.timers[name]

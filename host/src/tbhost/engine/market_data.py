@@ -60,6 +60,7 @@ class StoredMarketData:
         self.chart_timeframe = chart_timeframe
         self.chart = chart
         self.series: dict[tuple[str, str], Series] = {}
+        self._desc: list[tuple[str, Series]] | None = None
 
     def subscribe(self, symbol: str, timeframe: str, warmup: int) -> None:
         if (symbol, timeframe) in self.series:
@@ -77,6 +78,7 @@ class StoredMarketData:
         if timeframe != self.chart_timeframe:
             arrays = resample(arrays, self.chart_timeframe, timeframe)
         self.series[(symbol, timeframe)] = Series(timeframe, arrays)
+        self._desc = None
 
     def history(self, symbol: str, timeframe: str, count: int | None) -> CandleArrays:
         series = self.series.get((symbol, timeframe))
@@ -88,7 +90,9 @@ class StoredMarketData:
 
     def by_timeframe_desc(self) -> list[tuple[str, Series]]:
         """Subscriptions, highest timeframe first: the order candle events are delivered in."""
-        return sorted(
-            ((symbol, s) for (symbol, _), s in self.series.items()),
-            key=lambda item: (-timeframe_ms(item[1].timeframe), item[0]),
-        )
+        if self._desc is None:
+            self._desc = sorted(
+                ((symbol, s) for (symbol, _), s in self.series.items()),
+                key=lambda item: (-timeframe_ms(item[1].timeframe), item[0]),
+            )
+        return self._desc

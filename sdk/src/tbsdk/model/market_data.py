@@ -87,8 +87,11 @@ class CandleArrays:
         return cls(np.empty(0, dtype=np.int64), f, f, f, f, f)
 
     def candle(self, i: int) -> Candle:
-        """Row ``i`` as a :class:`Candle`, prices converted from float by shortest repr."""
-        return Candle(
+        """Row ``i`` as a :class:`Candle`, prices converted from float by shortest repr.
+
+        Not validated again: a series is checked once when it is built or imported, and this
+        runs for every candle a backtest delivers."""
+        return Candle.model_construct(
             ts=int(self.ts[i]),
             open=Decimal(repr(float(self.open[i]))),
             high=Decimal(repr(float(self.high[i]))),
