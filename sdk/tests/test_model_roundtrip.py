@@ -351,6 +351,20 @@ def test_instrument_check_order_names_the_rule(qty: str, price: str, message: st
     inst.check_order(Decimal("0.05"), Decimal("100.1"))  # 5.005 USDT: allowed
 
 
+def test_market_orders_reference_price_need_not_sit_on_the_tick() -> None:
+    inst = Instrument.model_validate(_instrument())
+    inst.check_order(Decimal("0.05"), Decimal("100.05"), priced=False)
+    with pytest.raises(InvalidOrder, match="below the minimum 5"):
+        inst.check_order(Decimal("0.01"), Decimal("100.05"), priced=False)
+
+
+@pytest.mark.parametrize("qty", ["1E+40", "1E+400"])
+def test_absurd_sizes_are_refused_not_crashed_on(qty: str) -> None:
+    inst = Instrument.model_validate(_instrument())
+    with pytest.raises(InvalidOrder, match="not a multiple of the lot step"):
+        inst.check_order(Decimal(qty), Decimal(100))
+
+
 def test_models_are_frozen() -> None:
     candle = Candle.model_validate(_candle())
     with pytest.raises(ValidationError, match="frozen"):

@@ -6,10 +6,11 @@ The host carries them out after the handler returns; ``tbsdk.testing`` records t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
-from .model import OrderIntent
+from .model import MarginMode, OrderIntent
 
-__all__ = ["Cancel", "Command", "Replace", "Submit"]
+__all__ = ["Cancel", "Command", "Replace", "SetLeverage", "Submit"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,5 +38,15 @@ class Replace:
     ts: int
 
 
-Command = Submit | Cancel | Replace
-"""An order command a strategy queued."""
+@dataclass(frozen=True, slots=True)
+class SetLeverage:
+    """``ctx.set_leverage(symbol, leverage, margin_mode)`` was called at ``ts``."""
+
+    symbol: str
+    leverage: Decimal
+    margin_mode: MarginMode
+    ts: int
+
+
+Command = Submit | Cancel | Replace | SetLeverage
+"""A command a strategy queued."""

@@ -26,6 +26,7 @@ from .model import (
     CandleClosed,
     FillEvent,
     Instrument,
+    MarginMode,
     Order,
     OrderIntent,
     OrderUpdate,
@@ -168,6 +169,16 @@ class StrategyContext(ABC):
     def replace(self, old_client_order_id: str, new: OrderIntent) -> None:
         """Replace an order by ``new`` (next revision id) using the safest method the venue
         offers: amend in place, else place-then-cancel for stops, cancel-then-place for limits."""
+
+    @abstractmethod
+    def set_leverage(
+        self, symbol: str, leverage: Decimal, margin_mode: MarginMode = MarginMode.ISOLATED
+    ) -> None:
+        """Set the venue's leverage and margin mode for ``symbol`` (derivatives), before the
+        orders that follow. A venue that refuses faults the bot with the venue's reason.
+
+        .. versionadded:: 1.0
+        """
 
     @abstractmethod
     def set_timer(self, name: str, at: int) -> None:

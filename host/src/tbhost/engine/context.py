@@ -9,11 +9,12 @@ from decimal import Decimal
 from typing import Any, NamedTuple, Protocol
 
 from tbsdk import BotInfo, ConfigError, RunMode, StrategyContext
-from tbsdk.commands import Cancel, Command, Replace, Submit
+from tbsdk.commands import Cancel, Command, Replace, SetLeverage, Submit
 from tbsdk.model import (
     Balance,
     CandleArrays,
     Instrument,
+    MarginMode,
     Order,
     OrderIntent,
     Position,
@@ -179,6 +180,12 @@ class BotContext(StrategyContext):
     def replace(self, old_client_order_id: str, new: OrderIntent) -> None:
         self.instrument(new.symbol)
         self.commands.append(Replace(old_client_order_id, new, self.now()))
+
+    def set_leverage(
+        self, symbol: str, leverage: Decimal, margin_mode: MarginMode = MarginMode.ISOLATED
+    ) -> None:
+        self.instrument(symbol)
+        self.commands.append(SetLeverage(symbol, Decimal(leverage), margin_mode, self.now()))
 
     def set_timer(self, name: str, at: int) -> None:
         self.timers[name] = at

@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from tbsdk import Exchange, Strategy
-from tbsdk.commands import Cancel, Command, Submit
+from tbsdk.commands import Cancel, Command, SetLeverage, Submit
 from tbsdk.errors import InsufficientFunds, InvalidOrder, OrderNotFound, TbError
 from tbsdk.model import (
     CandleClosed,
@@ -117,6 +117,8 @@ class BotRunner:
         steps = 0
         while self.active:
             for command in self.ctx.take_commands():
+                if not self.active:
+                    break  # a command faulted the bot: the rest of its commands must not run
                 await self._execute(command)
             if not self._pending:
                 return
@@ -156,6 +158,8 @@ class BotRunner:
             await self._submit(command.intent)
         elif isinstance(command, Cancel):
             await self._cancel(command.client_order_id)
+        elif isinstance(command, SetLeverage):
+            await self._set_leverage(command)
         elif command.new.type.is_trigger:
             # A protective stop is replaced place-then-cancel: never a moment without one.
             if await self._submit(command.new):
@@ -164,6 +168,16 @@ class BotRunner:
             # Limits are cancel-then-place so reduce-only size never exceeds the position.
             await self._cancel(command.old_client_order_id)
             await self._submit(command.new)
+
+    async def _set_leverage(self, command: SetLeverage) -> None:
+        try:
+            await self.exchange.set_leverage(command.symbol, command.leverage, command.margin_mode)
+        except TbError as exc:
+            # Orders sized for this leverage must not go out at another one.
+            self._fault(
+                f"{self.exchange.name} refused leverage {command.leverage} "
+                f"({command.margin_mode}) for {command.symbol}: {exc}"
+            )
 
     async def _submit(self, intent: OrderIntent) -> bool:
         ctx = self.ctx

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from pydantic import Field, model_validator
 
@@ -80,29 +80,30 @@ class Instrument(FrozenModel):
         """Quote value of ``qty`` contracts at ``price``."""
         return qty * self.contract_size * price
 
-    def check_order(self, qty: Decimal, price: Decimal | None) -> None:
+    def check_order(self, qty: Decimal, price: Decimal | None, *, priced: bool = True) -> None:
         """Raise :class:`InvalidOrder` naming the rule when an order would break one.
 
-        ``price`` is the limit or trigger price, or the reference price for a market order.
+        ``price`` is the limit or trigger price; for a market order (``priced=False``) it is
+        the reference price, used for the minimum notional only (it need not sit on the tick).
         """
         where = f"{self.exchange} {self.symbol}"
         if qty <= 0:
             raise InvalidOrder(f"{where}: order size must be positive, got {qty}")
-        if qty % self.lot_step != 0:
+        if self.max_size is not None and qty > self.max_size:
+            raise InvalidOrder(f"{where}: size {qty} is above the maximum size {self.max_size}")
+        if not _is_multiple(qty, self.lot_step):
             raise InvalidOrder(
                 f"{where}: size {qty} is not a multiple of the lot step {self.lot_step}; "
                 f"round it down to {self.floor_size(qty)}"
             )
         if qty < self.min_size:
             raise InvalidOrder(f"{where}: size {qty} is below the minimum size {self.min_size}")
-        if self.max_size is not None and qty > self.max_size:
-            raise InvalidOrder(f"{where}: size {qty} is above the maximum size {self.max_size}")
         if price is None:
             return
         if price <= 0:
             raise InvalidOrder(f"{where}: price must be positive, got {price}")
         tick = self.tick(price)
-        if price % tick != 0:
+        if priced and not _is_multiple(price, tick):
             raise InvalidOrder(
                 f"{where}: price {price} is not on the tick grid {tick}; use "
                 f"{floor_to(price, tick)} or {ceil_to(price, tick)}"
@@ -113,3 +114,12 @@ class Instrument(FrozenModel):
                 f"{where}: order value {notional} {self.quote} is below the minimum "
                 f"{self.min_notional} {self.quote}"
             )
+
+
+def _is_multiple(value: Decimal, step: Decimal) -> bool:
+    """``value`` is a whole number of ``step``; False (not an exception) when the quotient is
+    too large for the decimal context, as for an absurd size like 1E+40."""
+    try:
+        return value % step == 0
+    except InvalidOperation:
+        return False

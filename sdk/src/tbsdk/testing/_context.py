@@ -16,12 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from ..commands import Cancel, Command, Replace, Submit
+from ..commands import Cancel, Command, Replace, SetLeverage, Submit
 from ..info import BotInfo, RunMode
 from ..model import (
     Balance,
     CandleArrays,
     Instrument,
+    MarginMode,
     Order,
     OrderIntent,
     OrderStatus,
@@ -274,6 +275,12 @@ class MemoryContext(StrategyContext):
         self._rec.commands.append(Replace(old_client_order_id, new, self._now))
         self._ack_cancel(old_client_order_id)
         self._ack_submit(new)
+
+    def set_leverage(
+        self, symbol: str, leverage: Decimal, margin_mode: MarginMode = MarginMode.ISOLATED
+    ) -> None:
+        self.instrument(symbol)
+        self._rec.commands.append(SetLeverage(symbol, Decimal(leverage), margin_mode, self._now))
 
     def set_timer(self, name: str, at: int) -> None:
         self.timers[name] = at

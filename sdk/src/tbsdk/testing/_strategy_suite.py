@@ -68,7 +68,9 @@ def check_intent(
         if price % instrument.tick(price) != 0:
             raise InvalidOrder(f"{intent.client_order_id}: trigger {price} is off the tick grid")
         return
-    instrument.check_order(intent.qty, price if price is not None else reference_price)
+    instrument.check_order(
+        intent.qty, price if price is not None else reference_price, priced=price is not None
+    )
 
 
 class StrategyConformance:

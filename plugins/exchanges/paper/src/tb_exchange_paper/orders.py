@@ -84,7 +84,7 @@ def _check_rules(inst: Instrument, intent: OrderIntent, ref: Decimal | None) -> 
             )
         return
     try:
-        inst.check_order(intent.qty, ref)
+        inst.check_order(intent.qty, ref, priced=intent.type is not OrderType.MARKET)
     except InvalidOrder as exc:
         small = intent.qty < inst.min_size or (
             ref is not None and inst.notional(intent.qty, ref) < inst.min_notional

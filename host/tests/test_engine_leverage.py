@@ -1,0 +1,78 @@
+"""``ctx.set_leverage``: carried out on the venue before the orders queued after it; a refusal
+faults the bot and nothing queued after it is sent."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from typing import ClassVar
+
+from tb_exchange_paper import PaperConfig, PaperExchange
+from tbhost.engine.backtest import BacktestResult, run_backtest
+from tbhost.engine.instruments import backtest_instrument
+from tbhost.engine.runner import BotState
+from tbsdk import Strategy, StrategyConfig, StrategyContext
+from tbsdk.model import (
+    CandleClosed,
+    MarginMode,
+    OrderIntent,
+    OrderSide,
+    OrderType,
+    PositionSide,
+)
+from tbsdk.testing import load_candles
+
+SWAP, SPOT = "BTC/USDT:USDT", "BTC/USDT"
+
+
+class LeveragedEntry(Strategy[StrategyConfig]):
+    """Sets leverage 5 (isolated) and buys at market in the same handler, on the first candle."""
+
+    name: ClassVar[str] = "lev"
+    api_version: ClassVar[str] = "1.0"
+    config_class: ClassVar[type[StrategyConfig]] = StrategyConfig
+    symbol: ClassVar[str] = SWAP
+
+    def on_start(self, ctx: StrategyContext) -> None:
+        ctx.subscribe(self.symbol, "1h")
+
+    def on_candle(self, ctx: StrategyContext, event: CandleClosed) -> None:
+        if ctx.order("lev1") is not None:
+            return
+        ctx.set_leverage(self.symbol, Decimal(5), MarginMode.ISOLATED)
+        ctx.submit(
+            OrderIntent(
+                client_order_id="lev1",
+                symbol=self.symbol,
+                side=OrderSide.BUY,
+                type=OrderType.MARKET,
+                qty=Decimal(200),
+            )
+        )
+
+
+def _run(symbol: str) -> tuple[BacktestResult, PaperExchange]:
+    candles = load_candles("BINANCE_ETH-BTC_1h").slice(0, 50)
+    instrument = backtest_instrument("paper", symbol)
+    exchange = PaperExchange(PaperConfig(instruments=(instrument,), balances={"USDT": 10_000}))
+    strategy = type("S", (LeveragedEntry,), {"symbol": symbol})(StrategyConfig())
+    return asyncio.run(run_backtest(strategy, exchange, instrument, candles, "1h")), exchange
+
+
+def test_leverage_is_set_on_the_venue_before_the_entry() -> None:
+    result, exchange = _run(SWAP)
+    assert result.state is BotState.STOPPED
+    position = asyncio.run(exchange.fetch_positions([SWAP]))[0]
+    assert position.position_side is PositionSide.NET
+    assert position.size == Decimal(200)
+    assert position.leverage == Decimal(5)
+    assert position.margin_mode is MarginMode.ISOLATED
+
+
+def test_a_refused_leverage_faults_the_bot_and_sends_nothing_after_it() -> None:
+    result, _ = _run(SPOT)
+    assert result.state is BotState.FAULTED
+    assert result.fault is not None
+    assert "refused leverage 5 (isolated) for BTC/USDT" in result.fault
+    assert "derivatives only" in result.fault
+    assert result.orders == []
