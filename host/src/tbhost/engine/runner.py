@@ -117,7 +117,7 @@ class BotRunner:
         steps = 0
         while self.active:
             for command in self.ctx.take_commands():
-                if not self.active:
+                if self.state is not BotState.RUNNING:
                     break  # a command faulted the bot: the rest of its commands must not run
                 await self._execute(command)
             if not self._pending:

@@ -174,7 +174,7 @@ class MemoryContext(StrategyContext):
         return [
             c.intent if isinstance(c, Submit) else c.new
             for c in self._rec.commands
-            if not isinstance(c, Cancel)
+            if isinstance(c, Submit | Replace)
         ]
 
     @property
