@@ -4,9 +4,7 @@ backtesting.py, on the same synthetic candles in one run.
     uv run python bench/backtest.py [--rows 1000000] [--runs 3] [--bt-rows N] [--bt-runs 3]
                                     [--write docs/benchmarks.md]
 
-Candles: a seeded geometric random walk of 1-minute closes from 30,000 (sigma 0.1 % a minute),
-each open the previous close, high and low beyond both by a half-normal amount, every price
-rounded to the 0.01 tick (so OHLC stay consistent). The engine runs with the paper exchange on a
+Candles: the seeded synthetic 1-minute walk of ``bench/_candles.py``. The engine runs with the paper exchange on a
 BTC/USDT linear swap with the fill rules of the parity test (``limit_fill=touch``,
 ``stop_first``, 0.05 % fees, no slippage); backtesting.py runs ``FractionalBacktest`` with one
 unit = 2**-5 BTC (see ``examples/tb-strategy-example/tests/test_rsi_reversal.py``). Each side's
@@ -31,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd  # type: ignore[import-untyped]
+from _candles import synthetic
 from backtesting import Strategy as BtStrategy  # type: ignore[import-untyped]
 from backtesting.lib import FractionalBacktest  # type: ignore[import-untyped]
 
@@ -49,24 +48,6 @@ UNIT = 2.0**-5  # one backtesting.py unit: 0.03125 BTC, an exact binary scaling 
 QTY = "0.03125"
 TICK = Decimal("0.01")
 SECTION = "### rsi_reversal against backtesting.py"
-
-
-def synthetic(rows: int, seed: int = 7) -> CandleArrays:
-    """A seeded geometric random walk of 1-minute candles with consistent OHLC."""
-    rng = np.random.default_rng(seed)
-    close = np.round(30_000.0 * np.exp(np.cumsum(rng.normal(0.0, 0.001, rows))), 2)
-    open_ = np.empty(rows)
-    open_[0], open_[1:] = 30_000.0, close[:-1]
-    wick = np.abs(rng.normal(0.0, 0.0005, (2, rows)))
-    high = np.round(np.maximum(open_, close) * (1 + wick[0]), 2)
-    low = np.round(np.minimum(open_, close) * (1 - wick[1]), 2)
-    high, low = (
-        np.maximum(high, np.maximum(open_, close)),
-        np.minimum(low, np.minimum(open_, close)),
-    )
-    ts = 1_700_000_000_000 + np.arange(rows, dtype=np.int64) * MINUTE
-    volume = np.round(rng.uniform(1.0, 10.0, rows), 3)
-    return CandleArrays(ts, open_, high, low, close, volume)
 
 
 def run_engine(candles: CandleArrays) -> tuple[float, int]:
