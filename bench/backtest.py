@@ -4,12 +4,13 @@ backtesting.py, on the same synthetic candles in one run.
     uv run python bench/backtest.py [--rows 1000000] [--runs 3] [--bt-rows N] [--bt-runs 3]
                                     [--write docs/benchmarks.md]
 
-Candles: the seeded synthetic 1-minute walk of ``bench/_candles.py``. The engine runs with the paper exchange on a
-BTC/USDT linear swap with the fill rules of the parity test (``limit_fill=touch``,
-``stop_first``, 0.05 % fees, no slippage); backtesting.py runs ``FractionalBacktest`` with one
-unit = 2**-5 BTC (see ``examples/tb-strategy-example/tests/test_rsi_reversal.py``). Each side's
-time is the median of its runs; ``--bt-rows`` below ``--rows`` times backtesting.py on the first
-rows only, and its rate is reported per candle of that shorter series.
+Candles: the seeded synthetic 1-minute walk of ``bench/_candles.py``. The engine runs with the
+paper exchange on a BTC/USDT linear swap with the fill rules of the parity test
+(``limit_fill=touch``, ``stop_first``, 0.05 % fees, no slippage); backtesting.py runs
+``FractionalBacktest`` with one unit = 2**-5 BTC (see ``examples/tb-strategy-
+example/tests/test_rsi_reversal.py``). Each side's time is the median of its runs; ``--bt-rows``
+below ``--rows`` times backtesting.py on the first rows only, and its rate is reported per
+candle of that shorter series.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -169,6 +169,15 @@ class SimulatedVenue(Protocol):
     @property
     def position_mode(self) -> PositionMode:
         """The account's position mode, which bots see as ``ctx.position_mode``."""
+        ...
+
+    def save_state(self) -> dict[str, Any]:
+        """The whole venue (balances, positions, orders, trades, clock) as JSON-ready data, so
+        a paper account outlives the process like a real venue's does."""
+        ...
+
+    def restore_state(self, data: dict[str, Any]) -> None:
+        """Continue from :meth:`save_state` data (a venue built with the same config)."""
         ...
 
     def trades(self) -> list[Trade]:

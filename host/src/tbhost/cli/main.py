@@ -11,6 +11,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "config": ("tbhost.cli.config_cmd:config", "Show the effective settings (secrets masked)."),
     "data": ("tbhost.cli.data_cmd:data", "Import and inspect stored candles."),
     "backtest": ("tbhost.cli.backtest_cmd:backtest", "Backtest a strategy on stored candles."),
+    "paper": ("tbhost.cli.paper_cmd:paper", "Run a paper bot on replayed candles, resumable."),
 }
 
 

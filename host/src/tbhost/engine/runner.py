@@ -66,6 +66,8 @@ class BotRunner:
         self.fault: str | None = None
         self.last_price: dict[str, Decimal] = {}
         self._pending: deque[Event] = deque()
+        self.commands_run = 0
+        """Commands carried out so far: a replay checkpoints after a candle that ran any."""
 
     @property
     def active(self) -> bool:
@@ -154,6 +156,7 @@ class BotRunner:
             self._call(strat.on_tick, ctx, event)
 
     async def _execute(self, command: Command) -> None:
+        self.commands_run += 1
         if isinstance(command, Submit):
             await self._submit(command.intent)
         elif isinstance(command, Cancel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -94,6 +94,12 @@ class PaperExchange(Exchange):
     @property
     def position_mode(self) -> PositionMode:
         return self.engine.position_mode
+
+    def save_state(self) -> dict[str, Any]:
+        return self.engine.save()
+
+    def restore_state(self, data: dict[str, Any]) -> None:
+        self.engine.restore(data)
 
     async def load_markets(self) -> dict[str, Instrument]:
         return self.engine.instruments

@@ -1,0 +1,161 @@
+"""Paper bots on a replay feed: stored candles delivered on the wall clock, at a chosen speed,
+through the same replay code as a backtest (so the same events in the same order) but without
+skipping, without ``candle_filter`` and in ``RunMode.PAPER``.
+
+The run can stop at any candle and continue later from a :class:`PaperCheckpoint`: the
+strategy's saved state, the venue's saved state (a paper account outlives the process, as a real
+venue's does) and the index of the next candle. A checkpoint is taken after every candle that
+changed something, before the next candle is processed, so a process killed at any instant
+resumes from the last completed candle: that candle's events are neither lost nor repeated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from tbsdk import BotInfo, ConfigError, Exchange, RunMode, Strategy
+from tbsdk.exchange import SimulatedVenue
+from tbsdk.model import CandleArrays, Instrument, StopReason
+
+from .context import BotContext
+from .market_data import StoredMarketData
+from .replay import CandleReplay, Clock
+from .risk import RiskLimits
+from .runner import BotRunner, BotState
+
+__all__ = ["PaperCheckpoint", "PaperRun", "run_paper"]
+
+CHECKPOINT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class PaperCheckpoint:
+    """Where a paper run stands: resume it by passing this to :func:`run_paper`."""
+
+    next_index: int
+    strategy_state: dict[str, Any]
+    venue_state: dict[str, Any]
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "version": CHECKPOINT_VERSION,
+                "next_index": self.next_index,
+                "strategy_state": self.strategy_state,
+                "venue_state": self.venue_state,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> PaperCheckpoint:
+        data = json.loads(text)
+        if data.get("version") != CHECKPOINT_VERSION:
+            raise ConfigError(
+                f"paper checkpoint version {data.get('version')!r} is not "
+                f"{CHECKPOINT_VERSION}; start a new run"
+            )
+        return cls(data["next_index"], data["strategy_state"], data["venue_state"])
+
+
+@dataclass(frozen=True)
+class PaperRun:
+    """How a paper run ended: at the end of the candles, stopped, or faulted."""
+
+    checkpoint: PaperCheckpoint
+    state: BotState
+    fault: str | None
+    finished: bool
+
+
+Checkpointer = Callable[[PaperCheckpoint], None]
+
+
+async def run_paper(
+    strategy: Strategy[Any],
+    exchange: Exchange,
+    instrument: Instrument,
+    candles: CandleArrays,
+    timeframe: str,
+    *,
+    bot: BotInfo,
+    speed: float = 1.0,
+    start: int = 0,
+    resume: PaperCheckpoint | None = None,
+    stop: asyncio.Event | None = None,
+    checkpoint: Checkpointer | None = None,
+    limits: RiskLimits | None = None,
+) -> PaperRun:
+    """Run ``strategy`` on ``candles`` from index ``start`` (or ``resume``), one candle per
+    ``timeframe / speed`` of wall time (``speed=inf``: no waiting), until the candles end or
+    ``stop`` is set. Candles before the first one processed are history the strategy sees.
+    ``checkpoint`` is called after every candle that changed something and once at the end."""
+    if not isinstance(exchange, SimulatedVenue):
+        raise ConfigError(f"exchange {exchange.name!r} cannot replay candles: use paper")
+    if speed <= 0:
+        raise ConfigError(f"speed must be positive, got {speed}")
+    if resume is not None:
+        exchange.restore_state(resume.venue_state)
+        start = resume.next_index
+    if not 0 <= start <= len(candles):
+        raise ConfigError(f"start index {start} is outside the {len(candles)} candles")
+    symbol = instrument.symbol
+    clock = Clock(int(candles.ts[min(start, len(candles) - 1)]))
+    market = StoredMarketData(timeframe, {symbol: candles})
+    ctx = BotContext(
+        bot, RunMode.PAPER, clock, market, {symbol: instrument}, exchange.position_mode
+    )
+    runner = BotRunner(strategy, ctx, exchange, limits=limits)
+    replay = CandleReplay(runner, exchange, market, instrument, candles, timeframe, clock)
+    if start > 0:
+        # Candles already replayed (or before the start) are history, not events.
+        replay.skip(start - 1, start)
+    ctx.equity_value = exchange.equity(replay.currency)
+    ctx.balances = await exchange.fetch_balances()
+    await runner.start(resume.strategy_state if resume is not None else None)
+
+    def snapshot(next_index: int) -> PaperCheckpoint:
+        state = runner.strategy.save_state() if runner.state is not BotState.FAULTED else {}
+        return PaperCheckpoint(next_index, json.loads(json.dumps(state)), exchange.save_state())
+
+    wall0, sim0 = time.monotonic(), int(replay.close_ts[start - 1]) if start else None
+    i = start
+    while i < len(candles) and runner.active:
+        close = int(replay.close_ts[i])
+        if sim0 is not None and speed != float("inf"):
+            delay = wall0 + (close - sim0) / 1000 / speed - time.monotonic()
+            if delay > 0 and await _stopped_within(stop, delay):
+                break
+        if stop is not None and stop.is_set():
+            break
+        changed = await replay.process(i)
+        if sim0 is None:
+            wall0, sim0 = time.monotonic(), close
+        i += 1
+        if changed and checkpoint is not None:
+            checkpoint(snapshot(i))
+    finished = i >= len(candles)
+    state = runner.state
+    await runner.stop(StopReason.FINISHED if finished else StopReason.SHUTDOWN)
+    final = snapshot(i)
+    if checkpoint is not None:
+        checkpoint(final)
+    return PaperRun(
+        final, state if state is BotState.FAULTED else runner.state, runner.fault, finished
+    )
+
+
+async def _stopped_within(stop: asyncio.Event | None, seconds: float) -> bool:
+    """Wait ``seconds``; True as soon as ``stop`` is set."""
+    if stop is None:
+        await asyncio.sleep(seconds)
+        return False
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except TimeoutError:
+        return False
+    return True
