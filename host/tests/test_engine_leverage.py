@@ -11,6 +11,7 @@ from tb_exchange_paper import PaperConfig, PaperExchange
 from tbhost.engine.backtest import BacktestResult, run_backtest
 from tbhost.engine.instruments import backtest_instrument
 from tbhost.engine.runner import BotState
+from tbhost.report import summarize
 from tbsdk import Strategy, StrategyConfig, StrategyContext
 from tbsdk.model import (
     CandleClosed,
@@ -67,6 +68,10 @@ def test_leverage_is_set_on_the_venue_before_the_entry() -> None:
     assert position.size == Decimal(200)
     assert position.leverage == Decimal(5)
     assert position.margin_mode is MarginMode.ISOLATED
+    # The report counts what happened although no round trip closed.
+    summary = summarize(result)
+    assert (summary.trades, summary.orders, summary.rejected_orders, summary.fills) == (0, 1, 0, 1)
+    assert summary.fill_fees == result.fills[0].fill.fee > 0
 
 
 def test_a_refused_leverage_faults_the_bot_and_sends_nothing_after_it() -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from tbsdk.model import OrderStatus
 from tbsdk.timeframes import timeframe_ms
 
 from ..engine.backtest import BacktestResult
@@ -57,6 +58,10 @@ class Summary:
     fees: Decimal
     best_trade: Decimal | None
     worst_trade: Decimal | None
+    orders: int
+    rejected_orders: int
+    fills: int
+    fill_fees: Decimal
     state: str
     fault: str | None
 
@@ -102,6 +107,10 @@ class Summary:
             ("Avg holding", f(self.avg_holding_hours, ".1f", " h")),
             ("Fees paid", m(self.fees)),
             ("Best / worst", f"{m(self.best_trade)} / {m(self.worst_trade)}"),
+            ("Orders", f"{self.orders:,} ({self.rejected_orders:,} rejected)"),
+            # Grids and other strategies that keep a position open close few round trips: the
+            # fills show what they did, and every fee paid, open positions' included.
+            ("Fills", f"{self.fills:,} (fees {m(self.fill_fees)})"),
             ("Bot state", self.state + (f": {self.fault}" if self.fault else "")),
         ]
 
@@ -180,6 +189,10 @@ def summarize(result: BacktestResult) -> Summary:
         fees=stats.fees,
         best_trade=stats.best,
         worst_trade=stats.worst,
+        orders=len(result.orders),
+        rejected_orders=sum(o.status is OrderStatus.REJECTED for o in result.orders),
+        fills=len(result.fills),
+        fill_fees=sum((f.fill.fee for f in result.fills), Decimal(0)),
         state=str(result.state),
         fault=result.fault,
     )
