@@ -166,6 +166,10 @@ class SimulatedVenue(Protocol):
         """Account value in ``currency``, unrealised PnL at the last price included."""
         ...
 
+    def balance(self, currency: str) -> Balance:
+        """Holdings of ``currency`` now (zero if none): what ``fetch_balances`` would report."""
+        ...
+
     @property
     def position_mode(self) -> PositionMode:
         """The account's position mode, which bots see as ``ctx.position_mode``."""

@@ -119,22 +119,24 @@ async def run_backtest(
     currency = replay.currency
     start_equity = exchange.equity(currency)
     ctx.equity_value = start_equity
-    ctx.balances = await exchange.fetch_balances()
     await runner.start()
     if use_candle_filter and runner.active:
         replay.use_filters(strategy)
     n, i = len(candles), 0
+    due = False  # candle i is known to be one where something may act
     while i < n and runner.active:
         if restarts and restarts[0] == i:
             restarts.pop(0)
             assert strategy_factory is not None
             strategy = strategy_factory()
             runner = await replay.restart(strategy, limits, use_candle_filter)
+            due = False
             if not runner.active:
                 break
-        j = replay.quiet_until(i)
-        if restarts:
-            j = min(j, restarts[0])
+        j = i if due else replay.quiet_until(i)
+        due = j > i  # skipping changes nothing, so the candle found stays the one to process
+        if restarts and restarts[0] < j:
+            j, due = restarts[0], False
         if j > i:
             replay.skip(i, j)
         else:

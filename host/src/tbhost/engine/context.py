@@ -69,6 +69,9 @@ class BotContext(StrategyContext):
         self._live: dict[str, Order] = {}  # not terminal; open_orders must not scan history
         self.positions: dict[tuple[str, PositionSide], Position] = {}
         self.balances: dict[str, Balance] = {}
+        self.balance_reader: Callable[[str], Balance] | None = None
+        """Reads a balance from the venue on demand (simulated venues), instead of
+        ``balances`` being refreshed after every exchange report."""
         self.equity_value = Decimal(0)
 
     # -- identity and clock ------------------------------------------------------------------
@@ -148,6 +151,8 @@ class BotContext(StrategyContext):
         return Position(symbol=symbol, position_side=side, contract_size=inst.contract_size)
 
     def balance(self, currency: str) -> Balance:
+        if self.balance_reader is not None:
+            return self.balance_reader(currency)
         zero = Decimal(0)
         return self.balances.get(currency) or Balance(currency=currency, total=zero, free=zero)
 

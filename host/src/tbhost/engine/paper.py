@@ -115,7 +115,6 @@ async def run_paper(
         # Candles already replayed (or before the start) are history, not events.
         replay.skip(start - 1, start)
     ctx.equity_value = exchange.equity(replay.currency)
-    ctx.balances = await exchange.fetch_balances()
     await runner.start(resume.strategy_state if resume is not None else None)
 
     def snapshot(next_index: int) -> PaperCheckpoint:

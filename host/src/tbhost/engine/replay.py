@@ -60,6 +60,7 @@ class CandleReplay:
         clock: Clock,
     ) -> None:
         self.runner, self.ctx, self.venue, self.market = runner, runner.ctx, venue, market
+        self.ctx.balance_reader = venue.balance
         self.symbol = instrument.symbol
         self.currency = instrument.settle or instrument.quote
         self.candles = candles
@@ -101,7 +102,6 @@ class CandleReplay:
         self.clock.now = close_time
         if events:
             ctx.equity_value = self.venue.equity(self.currency)
-            ctx.balances = await runner.exchange.fetch_balances()
             for event in events:
                 if isinstance(event, FillEvent):
                     self.fills.append(event)

@@ -163,6 +163,10 @@ class PaperEngine:
             raise ExchangeError(f"paper {symbol}: no price yet; process a candle first")
         return price
 
+    def balance(self, currency: str) -> Balance:
+        """Holdings of ``currency`` (zero if none)."""
+        return self._st.accounts.balance(currency, self._st.mark)
+
     def balances(self) -> dict[str, Balance]:
         """Balances of every currency held or reserved."""
         acc = self._st.accounts

@@ -91,6 +91,9 @@ class PaperExchange(Exchange):
     def trades(self) -> list[Trade]:
         return self.engine.trades
 
+    def balance(self, currency: str) -> Balance:
+        return self.engine.balance(currency)
+
     @property
     def position_mode(self) -> PositionMode:
         return self.engine.position_mode

@@ -1,0 +1,104 @@
+"""GRID speed: a 40-level arithmetic grid over 1,000,000 one-minute candles through the engine
+and the paper exchange (issue: at least 1,000,000 candles/s).
+
+    uv run python bench/grid.py [--rows 1000000] [--runs 5] [--write docs/benchmarks.md]
+
+Candles: the seeded synthetic walk of ``bench/_candles.py`` (from 30,000). The grid is a long
+spot grid from 25,000 to 35,000 with 40 intervals (step 250), 10,000 USDT invested, fees 0.1 %,
+on BTC/USDT with tick 0.01 and lot 0.00001. Time is wall time of ``run_backtest`` (candle filter
+on, as ``tbhost backtest`` runs it), median of ``--runs`` runs after one warm-up run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import platform
+import statistics
+import time
+from decimal import Decimal
+from pathlib import Path
+
+from _candles import synthetic
+
+from tb_exchange_paper import PaperConfig, PaperExchange
+from tb_strategy_grid import Grid
+from tbhost.engine.backtest import BacktestResult, run_backtest
+from tbhost.engine.instruments import backtest_instrument
+from tbsdk.model import CandleArrays
+
+SYMBOL = "BTC/USDT"
+SECTION = "### GRID: 40-level arithmetic grid"
+SETTINGS = {
+    "mode": "arithmetic",
+    "symbol": SYMBOL,
+    "direction": "long",
+    "eval_timeframe": "1m",
+    "lower_price": "25000",
+    "upper_price": "35000",
+    "grid_count": 40,
+    "investment": "10000",
+}
+
+
+def run_once(candles: CandleArrays) -> tuple[float, BacktestResult]:
+    instrument = backtest_instrument("paper", SYMBOL)
+    exchange = PaperExchange(
+        PaperConfig(instruments=(instrument,), balances={"USDT": Decimal(20_000)})
+    )
+    strategy = Grid.from_settings(SETTINGS)
+    start = time.perf_counter()
+    result = asyncio.run(run_backtest(strategy, exchange, instrument, candles, "1m"))
+    return time.perf_counter() - start, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--write", type=Path, help="Replace this section of a Markdown file.")
+    args = parser.parse_args()
+    candles = synthetic(args.rows)
+    run_once(candles.slice(0, 10_000))  # warm-up: imports and compiled kernels
+    times = []
+    for k in range(args.runs):
+        seconds, result = run_once(candles)
+        times.append(seconds)
+        print(f"  run {k + 1}/{args.runs}: {seconds:.3f} s", flush=True)
+    median = statistics.median(times)
+    rate = args.rows / median
+    fills = len(result.fills)
+    print(
+        f"grid  {args.rows:,} candles  median {median:.3f} s  {rate:,.0f} candles/s  "
+        f"{fills:,} fills  {len(result.orders):,} orders  state {result.state}"
+    )
+    if args.write:
+        text = f"""{SECTION}
+
+* Machine: {platform.machine()}, {platform.processor() or "cpu"},
+  Python {platform.python_version()}.
+* Input: {args.rows:,} synthetic 1-minute candles (`bench/_candles.py`, seed 7, from 30,000).
+* Grid: long spot arithmetic, 25,000-35,000, 40 intervals, 10,000 USDT, fees 0.1 %.
+* Result: median of {args.runs} runs **{median:.3f} s = {rate:,.0f} candles/s**
+  ({fills:,} fills, {len(result.orders):,} orders). Target: at least 1,000,000 candles/s.
+
+Reproduce: `uv run python bench/grid.py --write docs/benchmarks.md`.
+"""
+        replace_section(args.write, text)
+
+
+def replace_section(path: Path, text: str) -> None:
+    """Put ``text`` in place of the section that starts with its first line (or append it)."""
+    doc = path.read_text() if path.exists() else ""
+    head = text.splitlines()[0]
+    if head in doc:
+        before, _, rest = doc.partition(head)
+        nxt = rest.find("\n### ")
+        doc = before + text + (rest[nxt + 1 :] if nxt >= 0 else "")
+    else:
+        doc = doc.rstrip() + "\n\n" + text
+    path.write_text(doc)
+
+
+if __name__ == "__main__":
+    main()
