@@ -18,8 +18,11 @@ from tbsdk.model import (
     MarginMode,
     OrderIntent,
     OrderSide,
+    OrderStatus,
     OrderType,
+    OrderUpdate,
     PositionSide,
+    RejectReason,
 )
 from tbsdk.testing import load_candles
 
@@ -81,3 +84,37 @@ def test_a_refused_leverage_faults_the_bot_and_sends_nothing_after_it() -> None:
     assert "refused leverage 5 (isolated) for BTC/USDT" in result.fault
     assert "derivatives only" in result.fault
     assert result.orders == []
+
+
+class TooSmall(LeveragedEntry):
+    """Sends an order below the minimum size and records the refusal it gets back."""
+
+    def __init__(self, config: StrategyConfig) -> None:
+        super().__init__(config)
+        self.refusals: list[OrderUpdate] = []
+
+    def on_candle(self, ctx: StrategyContext, event: CandleClosed) -> None:
+        if ctx.order("tiny1") is None:
+            ctx.submit(
+                OrderIntent(
+                    client_order_id="tiny1",
+                    symbol=self.symbol,
+                    side=OrderSide.BUY,
+                    type=OrderType.MARKET,
+                    qty=Decimal(1),  # 0.05 BTC of value: below the 5 USDT minimum notional
+                )
+            )
+
+    def on_order_update(self, ctx: StrategyContext, event: OrderUpdate) -> None:
+        if event.order.status is OrderStatus.REJECTED:
+            self.refusals.append(event)
+
+
+def test_a_venue_refusal_reaches_the_strategy_with_its_normalised_reason() -> None:
+    candles = load_candles("BINANCE_ETH-BTC_1h").slice(0, 5)
+    instrument = backtest_instrument("paper", SWAP)
+    exchange = PaperExchange(PaperConfig(instruments=(instrument,), balances={"USDT": 10_000}))
+    strategy = TooSmall(StrategyConfig())
+    asyncio.run(run_backtest(strategy, exchange, instrument, candles, "1h"))
+    assert [r.reject_reason for r in strategy.refusals] == [RejectReason.MIN_SIZE]
+    assert "below the minimum" in (strategy.refusals[0].order.reason or "")

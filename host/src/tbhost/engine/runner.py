@@ -195,7 +195,7 @@ class BotRunner:
         try:
             order = await self.exchange.create_order(intent)
         except (InvalidOrder, InsufficientFunds) as exc:
-            reason = getattr(exc, "reason", None)
+            reason = getattr(exc, "reject_reason", None)  # normalised by the adapter, if it can
             self._reject(
                 intent,
                 exc.message,

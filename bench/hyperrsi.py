@@ -1,0 +1,99 @@
+"""HYPERRSI speed: the strategy with default settings over 1,000,000 one-minute candles through
+the engine and the paper exchange, trend state and indicators included (issue: at least
+1,000,000 candles/s).
+
+    uv run python bench/hyperrsi.py [--rows 1000000] [--runs 5] [--write docs/benchmarks.md]
+
+Candles: the seeded synthetic walk of ``bench/_candles.py`` (from 30,000), as BTC/USDT:USDT, a
+linear swap with contract size 0.01, lot 0.01, tick 0.1, fees 0.05 % taker / 0.02 % maker and
+100,000 USDT; leverage 10 on the account (the default setting). Time is the wall time of
+``run_backtest`` (candle filter on, as ``tbhost backtest`` runs it), including the vectorised
+indicators and trend state computed in ``candle_filter``; median of ``--runs`` runs after one
+warm-up run (imports and compiled kernels).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import platform
+import statistics
+import time
+from decimal import Decimal
+from pathlib import Path
+
+from _candles import synthetic
+from grid import replace_section
+
+from tb_exchange_paper import PaperConfig, PaperExchange
+from tb_strategy_hyperrsi.strategy import HyperRsi
+from tbhost.engine.backtest import BacktestResult, run_backtest
+from tbhost.engine.instruments import backtest_instrument
+from tbsdk.model import CandleArrays
+
+SYMBOL = "BTC/USDT:USDT"
+SECTION = "### HYPERRSI: default settings"
+
+
+def run_once(candles: CandleArrays) -> tuple[float, BacktestResult]:
+    instrument = backtest_instrument(
+        "paper",
+        SYMBOL,
+        tick=Decimal("0.1"),
+        lot=Decimal("0.01"),
+        contract_size=Decimal("0.01"),
+        maker_fee=Decimal("0.0002"),
+        taker_fee=Decimal("0.0005"),
+    )
+    exchange = PaperExchange(
+        PaperConfig(
+            instruments=(instrument,),
+            balances={"USDT": Decimal(100_000)},
+            default_leverage=Decimal(10),
+        )
+    )
+    strategy = HyperRsi.from_settings({"symbol": SYMBOL, "timeframe": "1m"})
+    start = time.perf_counter()
+    result = asyncio.run(run_backtest(strategy, exchange, instrument, candles, "1m"))
+    return time.perf_counter() - start, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--write", type=Path, help="Replace this section of a Markdown file.")
+    args = parser.parse_args()
+    candles = synthetic(args.rows)
+    run_once(candles.slice(0, 20_000))  # warm-up: imports and compiled kernels
+    times = []
+    for k in range(args.runs):
+        seconds, result = run_once(candles)
+        times.append(seconds)
+        print(f"  run {k + 1}/{args.runs}: {seconds:.3f} s", flush=True)
+    median = statistics.median(times)
+    rate = args.rows / median
+    print(
+        f"hyperrsi  {args.rows:,} candles  median {median:.3f} s  {rate:,.0f} candles/s  "
+        f"{len(result.trades):,} trades  {len(result.orders):,} orders  state {result.state}"
+    )
+    if result.fault:
+        print(f"fault: {result.fault}")
+    if args.write:
+        text = f"""{SECTION}
+
+* Machine: {platform.machine()}, {platform.processor() or "cpu"},
+  Python {platform.python_version()}.
+* Input: {args.rows:,} synthetic 1-minute candles (`bench/_candles.py`, seed 7, from 30,000),
+  BTC/USDT:USDT swap (contract 0.01, lot 0.01, tick 0.1), default settings, 1m chart.
+* Result: median of {args.runs} runs **{median:.3f} s = {rate:,.0f} candles/s**
+  ({len(result.trades):,} trades, {len(result.orders):,} orders). Target: at least 1,000,000
+  candles/s.
+
+Reproduce: `uv run python bench/hyperrsi.py --write docs/benchmarks.md`.
+"""
+        replace_section(args.write, text)
+
+
+if __name__ == "__main__":
+    main()

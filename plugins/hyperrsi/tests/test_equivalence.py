@@ -1,0 +1,87 @@
+"""One strategy, three ways to run it, the same orders (hyperrsi spec §17, brief acceptance):
+
+* table mode (``candle_filter``: vectorised indicators, only the candles that matter) against
+  streaming mode (every candle, streaming indicators as in paper and live);
+* an uninterrupted run against one restarted at 20 points (``on_stop(SHUTDOWN)``, state through
+  JSON, a new instance, ``load_state``, ``on_start``), in both modes.
+
+On real candles with the trend state on (defaults), and with settings that exercise DCA,
+stop-loss, the TP1 trailing start and the short side.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tbhost.engine.backtest import BacktestResult
+
+HOURLY = "BINANCE_BTC-USDT_1h_2019-2020.csv.gz"
+VARIANTS: dict[str, dict[str, Any]] = {
+    "defaults": {},
+    "dca_sl_tp1": {
+        "use_sl": True,
+        "sl_value": 8,
+        "trailing_start_point": "tp1",
+        "pyramiding_value": "1.5",
+        "entry_criterion": "last_entry",
+        "entry_option": "inflection",
+    },
+    "no_rsi_dca_atr": {
+        "use_rsi_with_pyramiding": False,
+        "pyramiding_entry_type": "atr",
+        "pyramiding_value": 2,
+        "tp_option": "atr",
+        "tp1_value": 1,
+        "tp2_value": 2,
+        "tp3_value": 3,
+        "trailing_stop_type": "tp2_tp3_difference",
+    },
+}
+
+
+def _orders(hr: Any, result: BacktestResult) -> list[tuple[Any, ...]]:
+    return [(*hr.shape(o), o.status, o.filled_qty, o.avg_fill_price) for o in result.orders]
+
+
+@pytest.fixture(scope="module")
+def hourly(hr: Any) -> Any:
+    return hr.candles(HOURLY).slice(0, 2500)
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_table_and_streaming_give_the_same_orders(hr: Any, hourly: Any, variant: str) -> None:
+    settings = VARIANTS[variant]
+    table = hr.run(hourly, "1h", settings)
+    stream = hr.run(hourly, "1h", settings, use_filter=False)
+    assert len(table.trades) >= 10, "the window must trade"
+    assert _orders(hr, table) == _orders(hr, stream)
+    assert table.trades == stream.trades
+    assert table.end_equity == stream.end_equity
+    for key in ("position", "tps", "stop", "trailing", "cooldown_until", "seq", "orders"):
+        assert table.strategy_state[key] == stream.strategy_state[key], key
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_restarts_at_20_points_give_the_same_trades(hr: Any, hourly: Any, variant: str) -> None:
+    settings = VARIANTS[variant]
+    whole = hr.run(hourly, "1h", settings)
+    # 20 points spread over the run, several of them inside open positions.
+    points = [int(k) for k in range(117, len(hourly), len(hourly) // 20)][:20]
+    assert len(points) == 20
+    restarted = hr.run(hourly, "1h", settings, restart_at=points)
+    assert restarted.trades == whole.trades
+    assert _orders(hr, restarted) == _orders(hr, whole)
+
+
+def test_restarts_in_streaming_mode_restore_the_indicators(hr: Any, hourly: Any) -> None:
+    """Without the table the restarted instance continues from the saved stream states."""
+    part = hourly.slice(0, 1200)
+    whole = hr.run(part, "1h", {}, use_filter=False)
+    points = list(range(150, 1200, 55))[:20]
+    restarted = hr.run(part, "1h", {}, use_filter=False, restart_at=points)
+    assert restarted.trades == whole.trades
+    assert _orders(hr, restarted) == _orders(hr, whole)
+    assert restarted.strategy_state["indicators"] == whole.strategy_state["indicators"]
+    assert whole.strategy_state["indicators"]["trend"] is not None
