@@ -54,10 +54,10 @@ from tb_exchange_paper.settings import LimitFillRule
 from tb_strategy_example import RsiReversal, RsiReversalConfig
 
 # The plugin itself never imports tbhost (the lint rule); its parity test drives the real engine.
-from tbhost.candles import read_candle_csv  # noqa: TID251
-from tbhost.datasets import BUNDLED  # noqa: TID251
-from tbhost.engine.backtest import BacktestResult, run_backtest  # noqa: TID251
-from tbhost.engine.instruments import backtest_instrument  # noqa: TID251
+from tbhost.candles import read_candle_csv
+from tbhost.datasets import BUNDLED
+from tbhost.engine.backtest import BacktestResult, run_backtest
+from tbhost.engine.instruments import backtest_instrument
 from tbsdk import BotInfo, Strategy
 from tbsdk.commands import Cancel, Submit
 from tbsdk.ids import base36, bot_key
