@@ -91,6 +91,14 @@ def main() -> None:
   candles/s.
 
 Reproduce: `uv run python bench/hyperrsi.py --write docs/benchmarks.md`.
+
+Where the time goes (cProfile): the vectorised RSI, ATR and trend state over the whole series
+take about 0.1 s; the engine processes ~37,500 of the 1,000,000 candles (entry-signal bars from
+the candle filter, wake-up timers while a position is open, candles reaching a resting order)
+and ~13,000 orders, at 100-150 µs per processed candle across the replay loop, the paper
+venue, the runner's pydantic events and the strategy's handlers, with no single hot spot. The
+target needs both fewer processed candles (signal bars delivered only when the strategy can
+act on them) and the engine hot path without pydantic models per order and event.
 """
         replace_section(args.write, text)
 
