@@ -154,7 +154,7 @@ class Helpers:
         """The hand-made 5m candles of spec §20 and the index of each named bar."""
         return worked_example_candles()
 
-    def strategy(self, timeframe: str, **settings: Any) -> HyperRsi:
+    def strategy(self, timeframe: str = "1h", **settings: Any) -> HyperRsi:
         strategy = HyperRsi.from_settings({"symbol": SWAP, "timeframe": timeframe, **settings})
         assert isinstance(strategy, HyperRsi)
         return strategy
@@ -183,7 +183,10 @@ class Helpers:
                 position_mode=PositionMode.HEDGE if hedge else PositionMode.ONE_WAY,
             )
         )
-        factory: Callable[[], HyperRsi] = lambda: self.strategy(timeframe, **settings)  # noqa: E731
+        # The strategy's chart timeframe is the backtest's unless the settings name another
+        # (a 4h chart replayed from 1h candles).
+        settings = {"timeframe": timeframe, **settings}
+        factory: Callable[[], HyperRsi] = lambda: self.strategy(**settings)  # noqa: E731
         result = asyncio.run(
             run_backtest(
                 factory(),

@@ -85,3 +85,18 @@ def test_restarts_in_streaming_mode_restore_the_indicators(hr: Any, hourly: Any)
     assert _orders(hr, restarted) == _orders(hr, whole)
     assert restarted.strategy_state["indicators"] == whole.strategy_state["indicators"]
     assert whole.strategy_state["indicators"]["trend"] is not None
+
+
+def test_a_4h_chart_runs_on_1h_candles_with_its_1h_bb_timeframe(hr: Any) -> None:
+    """Charts of 4h and above need the 1h BB timeframe (spec §7.1), below the chart's: the
+    backtest replays 1h candles and the engine resamples the 4h chart from them."""
+    candles = hr.candles(HOURLY)
+    table = hr.run(candles, "1h", {"timeframe": "4h"})
+    stream = hr.run(candles, "1h", {"timeframe": "4h"}, use_filter=False)
+    assert len(table.trades) >= 3, "the window must trade"
+    assert _orders(hr, table) == _orders(hr, stream)
+    four_hours = 4 * 3_600_000
+    # Entries are decided on 4h closes only: each is sent at a 4h boundary.
+    entries = [o for o in table.orders if o.intent.tag == "entry"]
+    assert entries
+    assert all(o.created_at % four_hours == 0 for o in entries)

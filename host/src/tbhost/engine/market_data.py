@@ -72,7 +72,8 @@ class StoredMarketData:
         if timeframe_ms(timeframe) < timeframe_ms(self.chart_timeframe):
             raise ValueError(
                 f"{timeframe} is below the backtest timeframe {self.chart_timeframe}; run the "
-                f"backtest on {timeframe} candles instead"
+                f"backtest on {timeframe} candles and keep the strategy's own timeframe in its "
+                f"settings (e.g. `--timeframe {timeframe} --set timeframe={self.chart_timeframe}`)"
             )
         arrays = self.chart[symbol]
         if timeframe != self.chart_timeframe:
