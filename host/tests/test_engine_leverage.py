@@ -12,6 +12,7 @@ from tbhost.engine.backtest import BacktestResult, run_backtest
 from tbhost.engine.instruments import backtest_instrument
 from tbhost.engine.runner import BotState
 from tbhost.report import summarize
+from tbhost.report.plot import backtest_figure
 from tbsdk import Strategy, StrategyConfig, StrategyContext
 from tbsdk.model import (
     CandleClosed,
@@ -75,6 +76,15 @@ def test_leverage_is_set_on_the_venue_before_the_entry() -> None:
     summary = summarize(result)
     assert (summary.trades, summary.orders, summary.rejected_orders, summary.fills) == (0, 1, 0, 1)
     assert summary.fill_fees == result.fills[0].fill.fee > 0
+    import matplotlib.pyplot as plt
+
+    fig = backtest_figure(result, summary)
+    try:
+        price = fig.axes[0]
+        assert [c.get_label() for c in price.collections] == ["buy fills"]
+        assert "1 fills" in price.get_title()
+    finally:
+        plt.close(fig)
 
 
 def test_a_refused_leverage_faults_the_bot_and_sends_nothing_after_it() -> None:

@@ -92,6 +92,26 @@ def draw_levels(ax: Axes, result: BacktestResult) -> None:
             )
 
 
+def draw_fills(ax: Axes, result: BacktestResult) -> None:
+    """Every fill as a small marker (buys up, sells down): for strategies such as grids whose
+    fills are many more than their closed round trips."""
+    fills = [f.fill for f in result.fills]
+    for side, marker, color in (("buy", "^", WIN), ("sell", "v", LOSS)):
+        chosen = [f for f in fills if str(f.side) == side]
+        if chosen:
+            ax.scatter(
+                _dates([f.ts for f in chosen]),
+                [float(f.price) for f in chosen],
+                marker=marker,
+                s=10,
+                color=color,
+                alpha=0.7,
+                label=f"{side} fills",
+                zorder=3,
+            )
+    ax.legend(loc="upper left", fontsize=8)
+
+
 def draw_price(ax: Axes, result: BacktestResult, summary: Summary) -> None:
     """Close prices; entries as triangles (up long, down short), exits as crosses coloured by
     result, joined by a line from entry to exit."""
@@ -101,6 +121,8 @@ def draw_price(ax: Axes, result: BacktestResult, summary: Summary) -> None:
     ts, close = envelope(result.candles.ts, result.candles.close)
     ax.plot(_dates(ts), close, color="#555", linewidth=0.7, label="close")
     draw_levels(ax, result)
+    if len(result.fills) > 2 * len(result.trades):
+        draw_fills(ax, result)
     trades = result.trades
     if trades:
         opened = _dates([t.opened_at for t in trades])
@@ -131,9 +153,10 @@ def draw_price(ax: Axes, result: BacktestResult, summary: Summary) -> None:
                     closed[mask], exit_[mask], marker="x", s=28, color=color, label=label, zorder=3
                 )
         ax.legend(loc="upper left", fontsize=8)
+    fills = f" · {summary.fills:,} fills" if summary.fills > 2 * summary.trades else ""
     ax.set_title(
         f"{summary.strategy} · {summary.symbol} {summary.timeframe} · "
-        f"{summary.trades} trades · {summary.return_pct:+.2f} %"
+        f"{summary.trades} trades{fills} · {summary.return_pct:+.2f} %"
     )
     ax.set_ylabel(result.instrument.quote)
     ax.grid(alpha=0.3)
