@@ -41,6 +41,8 @@ class Series:
     def advance(self, now: int) -> range:
         """Move the cursor to ``now``; return the indices of candles that just closed."""
         before = self.visible
+        if before >= len(self.close_ts) or self.close_ts[before] > now:
+            return range(before, before)  # the common case on a higher timeframe: none closed
         self.visible = int(np.searchsorted(self.close_ts, now, "right"))
         return range(before, self.visible)
 
