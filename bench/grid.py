@@ -11,15 +11,12 @@ on, as ``tbhost backtest`` runs it), median of ``--runs`` runs after one warm-up
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import platform
-import statistics
 import time
 from decimal import Decimal
-from pathlib import Path
 
-from _candles import synthetic
+from _strategy_runs import parse_args, replace_section, time_runs
 
 from tb_exchange_paper import PaperConfig, PaperExchange
 from tb_strategy_grid import Grid
@@ -53,24 +50,12 @@ def run_once(candles: CandleArrays) -> tuple[float, BacktestResult]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--write", type=Path, help="Replace this section of a Markdown file.")
-    args = parser.parse_args()
-    candles = synthetic(args.rows)
-    run_once(candles.slice(0, 10_000))  # warm-up: imports and compiled kernels
-    times = []
-    for k in range(args.runs):
-        seconds, result = run_once(candles)
-        times.append(seconds)
-        print(f"  run {k + 1}/{args.runs}: {seconds:.3f} s", flush=True)
-    median = statistics.median(times)
-    rate = args.rows / median
-    fills = len(result.fills)
+    args = parse_args(__doc__ or "")
+    t = time_runs(run_once, args.rows, args.runs, warmup_rows=10_000)
+    median, rate, r = t.median, t.rate, t.result
     print(
         f"grid  {args.rows:,} candles  median {median:.3f} s  {rate:,.0f} candles/s  "
-        f"{fills:,} fills  {len(result.orders):,} orders  state {result.state}"
+        f"{len(r.fills):,} fills  {len(r.orders):,} orders  state {r.state}"
     )
     if args.write:
         text = f"""{SECTION}
@@ -80,7 +65,7 @@ def main() -> None:
 * Input: {args.rows:,} synthetic 1-minute candles (`bench/_candles.py`, seed 7, from 30,000).
 * Grid: long spot arithmetic, 25,000-35,000, 40 intervals, 10,000 USDT, fees 0.1 %.
 * Result: median of {args.runs} runs **{median:.3f} s = {rate:,.0f} candles/s**
-  ({fills:,} fills, {len(result.orders):,} orders). Target: at least 1,000,000 candles/s.
+  ({len(r.fills):,} fills, {len(r.orders):,} orders). Target: at least 1,000,000 candles/s.
 
 Reproduce: `uv run python bench/grid.py --write docs/benchmarks.md`.
 
@@ -92,19 +77,6 @@ candle (~35 %), the grid's reconciliation after every position change walks ever
 engine hot path without pydantic models per order and event and a venue book indexed by price.
 """
         replace_section(args.write, text)
-
-
-def replace_section(path: Path, text: str) -> None:
-    """Put ``text`` in place of the section that starts with its first line (or append it)."""
-    doc = path.read_text() if path.exists() else ""
-    head = text.splitlines()[0]
-    if head in doc:
-        before, _, rest = doc.partition(head)
-        nxt = rest.find("\n### ")
-        doc = before + text + (rest[nxt + 1 :] if nxt >= 0 else "")
-    else:
-        doc = doc.rstrip() + "\n\n" + text
-    path.write_text(doc)
 
 
 if __name__ == "__main__":

@@ -14,16 +14,12 @@ warm-up run (imports and compiled kernels).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import platform
-import statistics
 import time
 from decimal import Decimal
-from pathlib import Path
 
-from _candles import synthetic
-from grid import replace_section
+from _strategy_runs import parse_args, replace_section, time_runs
 
 from tb_exchange_paper import PaperConfig, PaperExchange
 from tb_strategy_hyperrsi.strategy import HyperRsi
@@ -59,26 +55,13 @@ def run_once(candles: CandleArrays) -> tuple[float, BacktestResult]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--write", type=Path, help="Replace this section of a Markdown file.")
-    args = parser.parse_args()
-    candles = synthetic(args.rows)
-    run_once(candles.slice(0, 20_000))  # warm-up: imports and compiled kernels
-    times = []
-    for k in range(args.runs):
-        seconds, result = run_once(candles)
-        times.append(seconds)
-        print(f"  run {k + 1}/{args.runs}: {seconds:.3f} s", flush=True)
-    median = statistics.median(times)
-    rate = args.rows / median
+    args = parse_args(__doc__ or "")
+    t = time_runs(run_once, args.rows, args.runs, warmup_rows=20_000)
+    median, rate, r = t.median, t.rate, t.result
     print(
         f"hyperrsi  {args.rows:,} candles  median {median:.3f} s  {rate:,.0f} candles/s  "
-        f"{len(result.trades):,} trades  {len(result.orders):,} orders  state {result.state}"
+        f"{len(r.trades):,} trades  {len(r.orders):,} orders  state {r.state}"
     )
-    if result.fault:
-        print(f"fault: {result.fault}")
     if args.write:
         text = f"""{SECTION}
 
@@ -87,7 +70,7 @@ def main() -> None:
 * Input: {args.rows:,} synthetic 1-minute candles (`bench/_candles.py`, seed 7, from 30,000),
   BTC/USDT:USDT swap (contract 0.01, lot 0.01, tick 0.1), default settings, 1m chart.
 * Result: median of {args.runs} runs **{median:.3f} s = {rate:,.0f} candles/s**
-  ({len(result.trades):,} trades, {len(result.orders):,} orders). Target: at least 1,000,000
+  ({len(r.trades):,} trades, {len(r.orders):,} orders). Target: at least 1,000,000
   candles/s.
 
 Reproduce: `uv run python bench/hyperrsi.py --write docs/benchmarks.md`.
