@@ -41,6 +41,10 @@ class Settings(BaseSettings):
         default=None,
         description="SQLAlchemy URL; empty means SQLite under data_dir.",
     )
+    database_auto_upgrade: bool = Field(
+        default=False,
+        description="Run the database migrations when the host starts (else `tbhost db upgrade`).",
+    )
     redis_url: str | None = Field(
         default=None, description="Redis for bus, locks and workers; empty means in-process."
     )

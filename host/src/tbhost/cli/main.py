@@ -12,6 +12,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "data": ("tbhost.cli.data_cmd:data", "Import and inspect stored candles."),
     "backtest": ("tbhost.cli.backtest_cmd:backtest", "Backtest a strategy on stored candles."),
     "paper": ("tbhost.cli.paper_cmd:paper", "Run a paper bot on replayed candles, resumable."),
+    "db": ("tbhost.cli.db_cmd:db", "Migrate and check the SQL database."),
 }
 
 
