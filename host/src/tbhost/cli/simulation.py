@@ -164,8 +164,9 @@ def build_simulation(
     symbol, timeframe = o["symbol"], o["timeframe"]
     host = plugin_host(ctx)
     if quiet and settings(ctx).log_level != "DEBUG":
-        # Per-order info lines would bury the summary; warnings still show.
-        logging.getLogger("tbhost.bot").setLevel(logging.WARNING)
+        # Per-order lines (refusals included: the summary counts them) would bury the summary;
+        # a bot fault still shows. `tbhost --log-level DEBUG` shows everything.
+        logging.getLogger("tbhost.bot").setLevel(logging.ERROR)
     try:
         strategy_cls = host.strategy_class(strategy)
         values = _strategy_settings(o["config_file"], o["pairs"])

@@ -83,6 +83,7 @@ class Summary:
             return "-" if v is None else f"{v:{spec}}{unit}"
 
         r = "-" if self.expectancy_r is None else f"{self.expectancy_r:+.2f} R"
+        why = "; `tbhost --log-level DEBUG` logs why" if self.rejected_orders else ""
         return [
             ("Strategy", f"{self.strategy} on {self.symbol} {self.timeframe}"),
             ("Period", f"{self.start} -> {self.end} ({self.candles:,} candles)"),
@@ -107,7 +108,7 @@ class Summary:
             ("Avg holding", f(self.avg_holding_hours, ".1f", " h")),
             ("Fees paid", m(self.fees)),
             ("Best / worst", f"{m(self.best_trade)} / {m(self.worst_trade)}"),
-            ("Orders", f"{self.orders:,} ({self.rejected_orders:,} rejected)"),
+            ("Orders", f"{self.orders:,} ({self.rejected_orders:,} rejected{why})"),
             # Grids and other strategies that keep a position open close few round trips: the
             # fills show what they did, and every fee paid, open positions' included.
             ("Fills", f"{self.fills:,} (fees {m(self.fill_fees)})"),
