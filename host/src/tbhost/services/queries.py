@@ -1,0 +1,202 @@
+"""``QueryService``: orders, fills, positions, trades and PnL, read as any role may."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Sequence
+from decimal import Decimal
+from typing import Protocol, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tbsdk.model import Fill, Order, OrderStatus, Position, Trade
+
+from ..storage import Database
+from ..storage.models import TradeRow
+from ..storage.repos import orders, portfolio
+from ..storage.repos._common import MAX_LIMIT
+from ._common import require_bot
+from .access import Action, Actor, authorize
+from .views import Item, Page, PnlSummary
+
+__all__ = ["QueryService"]
+
+T = TypeVar("T")
+
+
+class _Row(Protocol):
+    @property
+    def id(self) -> int: ...
+
+
+R = TypeVar("R", bound=_Row)
+
+
+def _page(rows: Sequence[R], items: list[T], limit: int) -> Page[T]:
+    # A full page may have a next one; a short page is the last.
+    return Page(items, rows[-1].id if rows and len(rows) == limit else None)
+
+
+async def _bot_id(session: AsyncSession, bot: str | None) -> str | None:
+    if bot is None:
+        return None
+    return (await require_bot(session, bot, include_deleted=True)).id
+
+
+class QueryService:
+    """Reads for every surface. Lists page by row id: pass a page's ``next_after`` as
+    ``after_id`` (the storage repositories' keyset cursor, passed through)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def orders(
+        self,
+        actor: Actor,
+        *,
+        bot_id: str | None = None,
+        account_id: str | None = None,
+        symbol: str | None = None,
+        statuses: Collection[OrderStatus] | None = None,
+        since: int | None = None,
+        until: int | None = None,
+        after_id: int | None = None,
+        limit: int = 100,
+        newest_first: bool = False,
+    ) -> Page[Item[Order]]:
+        authorize(actor, Action.TRADING_READ)
+        async with self._db.transaction() as s:
+            rows = await orders.list_orders(
+                s,
+                bot_id=await _bot_id(s, bot_id),
+                account_id=account_id,
+                symbol=symbol,
+                statuses=statuses,
+                since=since,
+                until=until,
+                after_id=after_id,
+                limit=limit,
+                newest_first=newest_first,
+            )
+        items = [Item(r.id, r.bot_id, r.account_id, orders.to_order(r)) for r in rows]
+        return _page(rows, items, limit)
+
+    async def fills(
+        self,
+        actor: Actor,
+        *,
+        bot_id: str | None = None,
+        account_id: str | None = None,
+        symbol: str | None = None,
+        since: int | None = None,
+        until: int | None = None,
+        after_id: int | None = None,
+        limit: int = 100,
+        newest_first: bool = False,
+    ) -> Page[Item[Fill]]:
+        authorize(actor, Action.TRADING_READ)
+        async with self._db.transaction() as s:
+            rows = await orders.list_fills(
+                s,
+                bot_id=await _bot_id(s, bot_id),
+                account_id=account_id,
+                symbol=symbol,
+                since=since,
+                until=until,
+                after_id=after_id,
+                limit=limit,
+                newest_first=newest_first,
+            )
+        items = [Item(r.id, r.bot_id, r.account_id, orders.to_fill(r)) for r in rows]
+        return _page(rows, items, limit)
+
+    async def positions(
+        self,
+        actor: Actor,
+        *,
+        bot_id: str | None = None,
+        account_id: str | None = None,
+        open_only: bool = True,
+    ) -> list[Item[Position]]:
+        """The latest position per bot, symbol and book (open ones only, by default)."""
+        authorize(actor, Action.TRADING_READ)
+        async with self._db.transaction() as s:
+            rows = await portfolio.list_positions(
+                s, bot_id=await _bot_id(s, bot_id), account_id=account_id, open_only=open_only
+            )
+        return [Item(r.id, r.bot_id, r.account_id, portfolio.to_position(r)) for r in rows]
+
+    async def trades(
+        self,
+        actor: Actor,
+        *,
+        bot_id: str | None = None,
+        account_id: str | None = None,
+        symbol: str | None = None,
+        since: int | None = None,
+        until: int | None = None,
+        after_id: int | None = None,
+        limit: int = 100,
+        newest_first: bool = False,
+    ) -> Page[Item[Trade]]:
+        authorize(actor, Action.TRADING_READ)
+        async with self._db.transaction() as s:
+            rows = await portfolio.list_trades(
+                s,
+                bot_id=await _bot_id(s, bot_id),
+                account_id=account_id,
+                symbol=symbol,
+                since=since,
+                until=until,
+                after_id=after_id,
+                limit=limit,
+                newest_first=newest_first,
+            )
+        items = [Item(r.id, r.bot_id, r.account_id, portfolio.to_trade(r)) for r in rows]
+        return _page(rows, items, limit)
+
+    async def pnl(
+        self,
+        actor: Actor,
+        *,
+        bot_id: str | None = None,
+        account_id: str | None = None,
+        since: int | None = None,
+        until: int | None = None,
+    ) -> list[PnlSummary]:
+        """Realised PnL per bot from its stored trades (closed in ``[since, until)``), summed
+        exactly in Python: amounts are text on SQLite, so SQL's SUM would be wrong there."""
+        authorize(actor, Action.TRADING_READ)
+        by_bot: defaultdict[str, list[TradeRow]] = defaultdict(list)
+        async with self._db.transaction() as s:
+            wanted = await _bot_id(s, bot_id)
+            after: int | None = None
+            while True:
+                page = await portfolio.list_trades(
+                    s,
+                    bot_id=wanted,
+                    account_id=account_id,
+                    since=since,
+                    until=until,
+                    after_id=after,
+                    limit=MAX_LIMIT,
+                )
+                for row in page:
+                    by_bot[row.bot_id].append(row)
+                if len(page) < MAX_LIMIT:
+                    break
+                after = page[-1].id
+        if wanted is not None and wanted not in by_bot:
+            by_bot[wanted] = []
+        return [_summary(bot, rows) for bot, rows in sorted(by_bot.items())]
+
+
+def _summary(bot_id: str, rows: list[TradeRow]) -> PnlSummary:
+    return PnlSummary(
+        bot_id=bot_id,
+        trades=len(rows),
+        wins=sum(1 for r in rows if r.pnl > 0),
+        losses=sum(1 for r in rows if r.pnl < 0),
+        net_pnl=sum((r.pnl for r in rows), Decimal(0)),
+        fees=sum((r.fees for r in rows), Decimal(0)),
+    )
