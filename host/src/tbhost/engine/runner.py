@@ -36,6 +36,7 @@ from .context import BotContext
 from .risk import RiskLimits, check_limits
 
 if TYPE_CHECKING:
+    from ..orders.journal import OrderJournal
     from ..plugins import PluginHost
 
 log = logging.getLogger(__name__)
@@ -58,9 +59,13 @@ class BotRunner:
         exchange: Exchange,
         plugins: PluginHost | None = None,
         limits: RiskLimits | None = None,
+        journal: OrderJournal | None = None,
     ) -> None:
         self.strategy, self.ctx, self.exchange = strategy, ctx, exchange
         self.plugins = plugins
+        self.journal = journal
+        """Durable order record (paper and live): every intent is stored before it is sent,
+        every answer and report after. None (backtests) records nothing."""
         self.limits = limits or RiskLimits()
         self.state = BotState.CREATED
         self.fault: str | None = None
@@ -136,11 +141,15 @@ class BotRunner:
             self.last_price[event.symbol] = event.candle.close
             self._call(strat.on_candle, ctx, event)
         elif isinstance(event, FillEvent):
+            if self.journal is not None:
+                await self.journal.on_fill(event.fill, event.order)
             ctx.record_order(event.order)
             self.last_price[event.fill.symbol] = event.fill.price
             if self._call(strat.on_fill, ctx, event) and self.plugins is not None:
                 await self.plugins.fill(ctx.bot, event.fill, event.order)
         elif isinstance(event, OrderUpdate):
+            if self.journal is not None:
+                await self.journal.on_update(event.order)
             ctx.record_order(event.order)
             if self._call(strat.on_order_update, ctx, event) and self.plugins is not None:
                 await self.plugins.order_updated(ctx.bot, event.order)
@@ -188,6 +197,9 @@ class BotRunner:
             # The id already exists: sending it again could only double the order.
             ctx.log.warning("intent %s already submitted; not sent again", intent.client_order_id)
             return False
+        if self.journal is not None:
+            # Stored before anything else happens to it, a vetoed intent included.
+            await self.journal.before_submit(intent)
         veto = await self._veto(intent)
         if veto is not None:
             self._reject(intent, veto, RejectReason.VETOED)
@@ -208,6 +220,8 @@ class BotRunner:
                 ),
             )
             return False
+        if self.journal is not None:
+            await self.journal.after_submit(order)
         ctx.record_order(order)
         if self.plugins is not None:
             await self.plugins.order_updated(ctx.bot, order)
@@ -245,6 +259,8 @@ class BotRunner:
         except TbError as exc:
             self.ctx.log.error("cancel of %s failed: %s", client_order_id, exc)
             return
+        if self.journal is not None:
+            await self.journal.on_update(order)
         self.ctx.record_order(order)
         if order.status is OrderStatus.CANCELED:
             self._pending.append(OrderUpdate(order=order, by_strategy=True))
