@@ -16,7 +16,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tbsdk import BotInfo, ConfigError, Exchange, RunMode, Strategy
 from tbsdk.exchange import SimulatedVenue
@@ -27,6 +27,9 @@ from .market_data import StoredMarketData
 from .replay import CandleReplay, Clock
 from .risk import RiskLimits
 from .runner import BotRunner, BotState
+
+if TYPE_CHECKING:
+    from ..orders.journal import OrderJournal
 
 __all__ = ["PaperCheckpoint", "PaperRun", "run_paper"]
 
@@ -89,11 +92,13 @@ async def run_paper(
     stop: asyncio.Event | None = None,
     checkpoint: Checkpointer | None = None,
     limits: RiskLimits | None = None,
+    journal: OrderJournal | None = None,
 ) -> PaperRun:
     """Run ``strategy`` on ``candles`` from index ``start`` (or ``resume``), one candle per
     ``timeframe / speed`` of wall time (``speed=inf``: no waiting), until the candles end or
     ``stop`` is set. Candles before the first one processed are history the strategy sees.
-    ``checkpoint`` is called after every candle that changed something and once at the end."""
+    ``checkpoint`` is called after every candle that changed something and once at the end.
+    ``journal`` (an order manager) stores every intent before it is sent, and what follows."""
     if not isinstance(exchange, SimulatedVenue):
         raise ConfigError(f"exchange {exchange.name!r} cannot replay candles: use paper")
     if speed <= 0:
@@ -109,7 +114,7 @@ async def run_paper(
     ctx = BotContext(
         bot, RunMode.PAPER, clock, market, {symbol: instrument}, exchange.position_mode
     )
-    runner = BotRunner(strategy, ctx, exchange, limits=limits)
+    runner = BotRunner(strategy, ctx, exchange, limits=limits, journal=journal)
     replay = CandleReplay(runner, exchange, market, instrument, candles, timeframe, clock)
     if start > 0:
         # Candles already replayed (or before the start) are history, not events.
