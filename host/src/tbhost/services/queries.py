@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from decimal import Decimal
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,6 +32,14 @@ class _Row(Protocol):
 R = TypeVar("R", bound=_Row)
 
 
+class _ListedRow(_Row, Protocol):
+    @property
+    def bot_id(self) -> str | None: ...
+
+    @property
+    def account_id(self) -> str: ...
+
+
 def _page(rows: Sequence[R], items: list[T], limit: int) -> Page[T]:
     # A full page may have a next one; a short page is the last.
     return Page(items, rows[-1].id if rows and len(rows) == limit else None)
@@ -50,6 +58,23 @@ class QueryService:
     def __init__(self, db: Database) -> None:
         self._db = db
 
+    async def _listed(
+        self,
+        actor: Actor,
+        lister: Callable[..., Awaitable[Sequence[_ListedRow]]],
+        convert: Callable[[Any], T],
+        bot: str | None,
+        limit: int,
+        **filters: Any,
+    ) -> Page[Item[T]]:
+        """One page of a storage listing, as ``Item``s, for a caller allowed to read trading
+        data; ``bot`` may be an id or a name."""
+        authorize(actor, Action.TRADING_READ)
+        async with self._db.transaction() as s:
+            rows = await lister(s, bot_id=await _bot_id(s, bot), limit=limit, **filters)
+        items = [Item(r.id, r.bot_id, r.account_id, convert(r)) for r in rows]
+        return _page(rows, items, limit)
+
     async def orders(
         self,
         actor: Actor,
@@ -64,22 +89,20 @@ class QueryService:
         limit: int = 100,
         newest_first: bool = False,
     ) -> Page[Item[Order]]:
-        authorize(actor, Action.TRADING_READ)
-        async with self._db.transaction() as s:
-            rows = await orders.list_orders(
-                s,
-                bot_id=await _bot_id(s, bot_id),
-                account_id=account_id,
-                symbol=symbol,
-                statuses=statuses,
-                since=since,
-                until=until,
-                after_id=after_id,
-                limit=limit,
-                newest_first=newest_first,
-            )
-        items = [Item(r.id, r.bot_id, r.account_id, orders.to_order(r)) for r in rows]
-        return _page(rows, items, limit)
+        return await self._listed(
+            actor,
+            orders.list_orders,
+            orders.to_order,
+            bot_id,
+            limit,
+            account_id=account_id,
+            symbol=symbol,
+            statuses=statuses,
+            since=since,
+            until=until,
+            after_id=after_id,
+            newest_first=newest_first,
+        )
 
     async def fills(
         self,
@@ -94,21 +117,19 @@ class QueryService:
         limit: int = 100,
         newest_first: bool = False,
     ) -> Page[Item[Fill]]:
-        authorize(actor, Action.TRADING_READ)
-        async with self._db.transaction() as s:
-            rows = await orders.list_fills(
-                s,
-                bot_id=await _bot_id(s, bot_id),
-                account_id=account_id,
-                symbol=symbol,
-                since=since,
-                until=until,
-                after_id=after_id,
-                limit=limit,
-                newest_first=newest_first,
-            )
-        items = [Item(r.id, r.bot_id, r.account_id, orders.to_fill(r)) for r in rows]
-        return _page(rows, items, limit)
+        return await self._listed(
+            actor,
+            orders.list_fills,
+            orders.to_fill,
+            bot_id,
+            limit,
+            account_id=account_id,
+            symbol=symbol,
+            since=since,
+            until=until,
+            after_id=after_id,
+            newest_first=newest_first,
+        )
 
     async def positions(
         self,
@@ -139,21 +160,19 @@ class QueryService:
         limit: int = 100,
         newest_first: bool = False,
     ) -> Page[Item[Trade]]:
-        authorize(actor, Action.TRADING_READ)
-        async with self._db.transaction() as s:
-            rows = await portfolio.list_trades(
-                s,
-                bot_id=await _bot_id(s, bot_id),
-                account_id=account_id,
-                symbol=symbol,
-                since=since,
-                until=until,
-                after_id=after_id,
-                limit=limit,
-                newest_first=newest_first,
-            )
-        items = [Item(r.id, r.bot_id, r.account_id, portfolio.to_trade(r)) for r in rows]
-        return _page(rows, items, limit)
+        return await self._listed(
+            actor,
+            portfolio.list_trades,
+            portfolio.to_trade,
+            bot_id,
+            limit,
+            account_id=account_id,
+            symbol=symbol,
+            since=since,
+            until=until,
+            after_id=after_id,
+            newest_first=newest_first,
+        )
 
     async def pnl(
         self,
