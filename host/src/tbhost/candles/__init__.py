@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .csv_import import CandleFileError, read_candle_csv
+from .replay_source import replay_candles
 from .store import CandleStore, StoredSeries
 from .validation import Gap, find_gaps
 
@@ -13,4 +14,5 @@ __all__ = [
     "StoredSeries",
     "find_gaps",
     "read_candle_csv",
+    "replay_candles",
 ]

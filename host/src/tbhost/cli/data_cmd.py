@@ -50,32 +50,19 @@ def load_or_import(
     start: int | None = None,
     end: int | None = None,
 ) -> CandleArrays:
-    """Stored candles of the series; a bundled series not yet stored is imported first."""
-    import logging
+    """Stored candles of the series; a bundled series not yet stored is imported first, and
+    a swap without candles of its own replays its spot pair's (said on stderr)."""
+    from ..candles import replay_candles
 
-    from ..candles import read_candle_csv
-    from ..datasets import BUNDLED
-
-    store = _store(ctx)
-
-    def available(name: str) -> bool:
-        if store.path(exchange, name, timeframe).is_file():
-            return True
-        for d in BUNDLED:
-            if (d.exchange, d.symbol, d.timeframe) == (exchange, name, timeframe):
-                logging.getLogger(__name__).info("importing bundled %s %s candles", name, timeframe)
-                candles = read_candle_csv(d.path, timeframe_ms(timeframe))
-                store.write(exchange, name, timeframe, candles)
-                return True
-        return False
-
-    pair = symbol.partition(":")[0]
-    if not available(symbol) and pair != symbol and available(pair):
-        click.echo(
-            f"note: no {symbol} {timeframe} candles stored; replaying {pair} candles", err=True
-        )
-        symbol = pair
-    return store.read(exchange, symbol, timeframe, start, end)
+    return replay_candles(
+        _store(ctx),
+        exchange,
+        symbol,
+        timeframe,
+        start,
+        end,
+        on_substitute=lambda message: click.echo(f"note: {message}", err=True),
+    )
 
 
 @click.group()
@@ -110,7 +97,6 @@ def import_(
     file with its line number and nothing is written. Gaps are reported, not filled.
     """
     from tbsdk.errors import TbError
-    from tbsdk.timeframes import timeframe_ms
 
     from ..candles import read_candle_csv
     from ..datasets import BUNDLED

@@ -13,6 +13,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "backtest": ("tbhost.cli.backtest_cmd:backtest", "Backtest a strategy on stored candles."),
     "paper": ("tbhost.cli.paper_cmd:paper", "Run a paper bot on replayed candles, resumable."),
     "db": ("tbhost.cli.db_cmd:db", "Migrate and check the SQL database."),
+    "run": ("tbhost.cli.run_cmd:run", "Run every bot stored as running, until stopped."),
 }
 
 

@@ -1,0 +1,484 @@
+"""``Host``: opens storage, runs every bot whose stored state is ``running`` as an asyncio task
+on the wall clock, follows the stored wanted state, and stops gracefully.
+
+Each bot today is a paper bot on a replay feed (:func:`tbhost.engine.paper.run_paper`):
+
+* **Market data**: the stored candles of the bot's symbol and timeframe (exchange
+  ``data_exchange``, default ``binance``; bundled series are imported on first use; a swap
+  without candles of its own replays its spot pair), optionally narrowed to ``[start, end)``,
+  delivered at ``speed`` times the wall clock.
+* **Venue**: one paper exchange per bot (a simplification: bots sharing a paper account do not
+  share its balance), configured from the account's ``options`` (balances, slippage, ...) and
+  position mode, listing one instrument built by
+  :func:`~tbhost.engine.instruments.backtest_instrument` for the bot's symbol. Its state is
+  kept in ``data_dir/paper/<bot_id>.json`` (:mod:`.venue_files`), like a real venue's.
+* **Strategy**: the bot's strategy class (from the plugins) built from the stored config
+  snapshot, with the ``symbol`` and ``timeframe`` settings (where the config has them) taken
+  from the bot. Its state is saved to ``strategy_states`` after the candles that changed it.
+
+A bot that faults (the strategy raises, its config no longer validates, its strategy plugin is
+gone, no candles, ...) is stored as ``faulted`` with the reason (audit action ``bot.fault``, by
+the system) and keeps its last good strategy state; the others go on. A bot whose
+replay reaches the end of the candles is stored as ``stopped``. A bot stopped because the host
+stops stays ``running`` in storage, and the next host resumes it where it was. Without
+``once`` the host polls storage: bots started later are picked up, bots paused or stopped by a
+command are stopped (their stored state is never overwritten by the host).
+
+Not yet: the order journal (:class:`~tbhost.orders.OrderManager`) is not attached (``run_paper``
+accepts one; reconciling needs each strategy's client-id prefix, which the host does not know
+yet); the paper venue's own file is what survives a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tbsdk.errors import ConfigError, TbError
+from tbsdk.exchange import SimulatedVenue
+from tbsdk.timeframes import timeframe_ms
+
+from ..candles import CandleStore, replay_candles
+from ..engine.instruments import backtest_instrument
+from ..engine.paper import PaperCheckpoint, PaperRun, run_paper
+from ..engine.runner import BotState
+from ..storage import Database, open_database
+from ..storage.models import SYSTEM_ACTOR, AccountRow, BotRow, BotStatus
+from ..storage.repos import audit, bots, states
+from .venue_files import VenueFile, venue_path
+
+if TYPE_CHECKING:
+    from tbsdk import Exchange, Strategy
+    from tbsdk.model import CandleArrays, Instrument
+
+    from ..plugins import PluginHost
+    from ..settings import Settings
+
+__all__ = ["BotOutcome", "Host", "describe"]
+
+log = logging.getLogger("tbhost.host")
+
+KEEP_STATES = 10
+"""Strategy state snapshots kept per bot in the database (older ones are pruned)."""
+
+
+@dataclass
+class BotOutcome:
+    """How one bot's run in this host ended."""
+
+    bot_id: str
+    name: str
+    status: str
+    """``finished`` (replay ended; stored as stopped), ``stopped`` (the host or a command
+    stopped it; resumable), or ``faulted``."""
+    fault: str | None = None
+    resumed_at: int | None = None
+    """Candle index the bot resumed at, or None for a fresh start."""
+    next_index: int = 0
+    candles: int = 0
+    venue: SimulatedVenue | None = None
+    run: PaperRun | None = None
+
+
+class _StateSaver:
+    """Saves the newest strategy state to the database in the background: the checkpoint
+    callback is synchronous, the database is not. Only the latest pending state is written."""
+
+    def __init__(
+        self,
+        write: Callable[[], AbstractAsyncContextManager[AsyncSession]],
+        bot_id: str,
+        last: dict[str, Any] | None,
+        every_s: float,
+    ) -> None:
+        self._write, self._bot_id, self._last = write, bot_id, last
+        self._every_s = every_s
+        self._pending: dict[str, Any] | None = None
+        self._wake = asyncio.Event()
+        self._closed = asyncio.Event()
+        self._closing = False
+        self._task = asyncio.create_task(self._loop(), name=f"state-saver-{bot_id}")
+
+    def offer(self, state: dict[str, Any]) -> None:
+        self._pending = state
+        self._wake.set()
+
+    async def _loop(self) -> None:
+        while not self._closing:
+            await self._wake.wait()
+            self._wake.clear()
+            await self._flush()
+            # At most one snapshot per interval: the venue file holds every candle's.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closed.wait(), self._every_s)
+
+    async def _flush(self) -> None:
+        state, self._pending = self._pending, None
+        if state is None or state == self._last:
+            return
+        try:
+            async with self._write() as s:
+                await states.save_state(s, self._bot_id, state)
+                await states.prune_states(s, self._bot_id, keep=KEEP_STATES)
+        except Exception:
+            if self._pending is None:
+                self._pending = state  # retried by the next flush
+            log.exception("bot %s: saving its strategy state failed", self._bot_id)
+            return
+        self._last = state
+
+    async def close(self) -> None:
+        """Write what is pending and stop (a flush under way completes first)."""
+        self._closing = True
+        self._closed.set()
+        self._wake.set()
+        await self._task
+        await self._flush()
+
+
+class Host:
+    """The long-running host. ``await host.run(stop)`` returns when ``stop`` is set (every bot
+    is then stopped gracefully) or, with ``once``, when every bot's replay has ended."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        plugins: PluginHost | None = None,
+        *,
+        speed: float = 60.0,
+        bot_refs: Sequence[str] = (),
+        start: int | None = None,
+        end: int | None = None,
+        data_exchange: str = "binance",
+        once: bool = False,
+        poll_s: float = 2.0,
+        state_every_s: float = 1.0,
+    ) -> None:
+        if speed <= 0:
+            raise ConfigError(f"speed must be positive, got {speed}")
+        self.settings = settings
+        self.speed = speed
+        self.bot_refs = tuple(bot_refs)
+        self.start, self.end = start, end
+        self.data_exchange = data_exchange
+        self.once = once
+        self.poll_s = poll_s
+        self.state_every_s = state_every_s
+        self.outcomes: dict[str, BotOutcome] = {}
+        self._plugins = plugins
+        self._db: Database | None = None
+        self._tasks: dict[str, asyncio.Task[BotOutcome]] = {}
+        self._stops: dict[str, asyncio.Event] = {}
+        self._store = CandleStore(settings.data_dir / "candles")
+        self._write_lock = asyncio.Lock()
+
+    @property
+    def plugins(self) -> PluginHost:
+        if self._plugins is None:
+            from ..plugins import PluginHost
+
+            conf = self.settings
+            self._plugins = PluginHost.discover(
+                conf.plugins_allow,
+                conf.plugins_block,
+                failure_limit=conf.hook_failure_limit,
+                check_timeout_s=conf.check_order_timeout_s,
+            )
+        return self._plugins
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncSession]:
+        """A transaction that writes. The host's writers take turns, and on SQLite each takes
+        the write lock as it begins (BEGIN IMMEDIATE, waiting out other processes' writers):
+        a deferred transaction that reads, then writes after another connection committed,
+        is refused ("database is locked") whatever the busy timeout."""
+        async with self._write_lock:
+            if self.db.backend != "sqlite":
+                async with self.db.transaction() as s:
+                    yield s
+            else:
+                async with self.db.engine.connect() as conn:
+                    conn.info["tbhost.begin"] = "BEGIN IMMEDIATE"  # see storage.database
+                    try:
+                        async with AsyncSession(bind=conn, expire_on_commit=False) as s, s.begin():
+                            yield s
+                    finally:
+                        conn.info.pop("tbhost.begin", None)
+
+    @property
+    def db(self) -> Database:
+        if self._db is None:
+            raise RuntimeError("the host is not running")
+        return self._db
+
+    async def run(self, stop: asyncio.Event | None = None) -> dict[str, BotOutcome]:
+        """Run until ``stop`` is set (or, with ``once``, until every bot's replay ends);
+        returns how each bot's run ended. The database is opened (upgraded first when
+        ``database_auto_upgrade`` is set, else checked to be at the head) and closed here."""
+        stop = stop if stop is not None else asyncio.Event()
+        self._db = await open_database(self.settings)
+        log.info("host started: database %s, replay speed %s", self._db.display_url, self.speed)
+        try:
+            _ = self.plugins
+            await self._follow_storage()
+            if not self._tasks:
+                log.info("no running bots%s", " to run" if self.once else "; waiting for some")
+            while not stop.is_set():
+                if self.once and not self._tasks:
+                    break
+                waiting: set[asyncio.Future[Any]] = {asyncio.ensure_future(stop.wait())}
+                waiting |= set(self._tasks.values())
+                timeout = None if self.once else self.poll_s
+                done, _ = await asyncio.wait(
+                    waiting, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                )
+                for f in waiting - done:
+                    if f not in self._tasks.values():
+                        f.cancel()
+                self._reap()
+                if not stop.is_set() and not self.once:
+                    try:
+                        await self._follow_storage()
+                    except Exception:  # the database may be back at the next poll
+                        log.exception("reading the bots' wanted states failed")
+        finally:
+            try:
+                await self._stop_all()
+            finally:
+                await self._db.dispose()
+                self._db = None
+        log.info("host stopped")
+        return self.outcomes
+
+    def _reap(self) -> None:
+        for bot_id, task in list(self._tasks.items()):
+            if task.done():
+                del self._tasks[bot_id]
+                del self._stops[bot_id]
+                if not task.cancelled() and task.exception() is None:
+                    self.outcomes[bot_id] = task.result()
+
+    async def _stop_all(self) -> None:
+        if self._tasks:
+            log.info("stopping %d bot(s)", len(self._tasks))
+        for event in self._stops.values():
+            event.set()
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        self._reap()
+
+    def _wanted(self, row: BotRow) -> bool:
+        return not self.bot_refs or row.id in self.bot_refs or row.name in self.bot_refs
+
+    async def _follow_storage(self) -> None:
+        """Start the bots stored as running that are not running here; stop the ones running
+        here that are no longer stored as running (paused or stopped by a command)."""
+        async with self.db.transaction() as s:
+            rows = [r for r in await bots.list_bots(s, state=BotStatus.RUNNING) if self._wanted(r)]
+        running = {r.id for r in rows}
+        for bot_id, event in self._stops.items():
+            if bot_id not in running and not event.is_set():
+                log.info("bot %s is no longer running in storage: stopping it", bot_id)
+                event.set()
+        for row in rows:
+            if row.id not in self._tasks:
+                self._stops[row.id] = asyncio.Event()
+                self._tasks[row.id] = asyncio.create_task(
+                    self._run_bot(row, self._stops[row.id]), name=f"bot-{row.name}"
+                )
+
+    async def _run_bot(self, row: BotRow, stop: asyncio.Event) -> BotOutcome:
+        outcome = BotOutcome(row.id, row.name, "faulted")
+        try:
+            await self._drive(row, stop, outcome)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            reason = exc.message if isinstance(exc, TbError) else f"{type(exc).__name__}: {exc}"
+            if not isinstance(exc, TbError):
+                log.exception("bot %s (%s) failed", row.name, row.id)
+            outcome.status, outcome.fault = "faulted", reason
+        if outcome.status == "faulted":
+            log.error("bot %s (%s) faulted: %s", row.name, row.id, outcome.fault)
+            await self._record(row.id, BotStatus.FAULTED, "bot.fault", outcome.fault)
+        return outcome
+
+    async def _drive(self, row: BotRow, stop: asyncio.Event, outcome: BotOutcome) -> None:
+        async with self.db.transaction() as s:
+            info = await bots.bot_info(s, row.id)
+            account = await s.get(AccountRow, row.account_id)
+            saved = await states.latest_state(s, row.id)
+        assert account is not None, "bots.account_id is a foreign key"
+        if len(info.symbols) != 1:
+            raise ConfigError(
+                f"the replay host runs one symbol per bot; bot {row.name!r} has "
+                f"{len(info.symbols)} ({', '.join(info.symbols)})"
+            )
+        symbol, timeframe = info.symbols[0], info.timeframe
+        strategy = self._strategy(row, symbol, timeframe)
+        instrument = backtest_instrument("paper", symbol)
+        exchange = self._venue(account, instrument)
+        assert isinstance(exchange, SimulatedVenue)
+        venue: SimulatedVenue = exchange
+        candles = self._candles(symbol, timeframe)
+        if len(candles) == 0:
+            raise ConfigError(
+                f"no {timeframe} candles of {symbol} on {self.data_exchange} in the replay window"
+            )
+        path = venue_path(self.settings.data_dir, row.id)
+        stored = VenueFile.read(path, row.id)
+        resume: PaperCheckpoint | None = None
+        if stored is not None:
+            index = int(np.searchsorted(candles.ts, stored.next_ts, "left"))
+            resume = PaperCheckpoint(index, stored.strategy_state, stored.venue_state)
+            outcome.resumed_at = index
+            log.info(
+                "bot %s (%s) resumed at candle %d of %d", row.name, row.id, index, len(candles)
+            )
+        else:
+            if saved is not None:
+                log.warning(
+                    "bot %s (%s): its paper venue has no record (%s), so it starts afresh "
+                    "without its saved strategy state %d",
+                    row.name,
+                    row.id,
+                    path,
+                    saved.seq,
+                )
+            log.info("bot %s (%s) started at candle 0 of %d", row.name, row.id, len(candles))
+        outcome.venue, outcome.candles = venue, len(candles)
+        close_ts = candles.ts.astype(np.int64) + timeframe_ms(timeframe)
+        last = saved.state if saved is not None else None
+        saver = _StateSaver(self._write, row.id, last, self.state_every_s)
+
+        # A faulted strategy saves nothing (run_paper's checkpoints then hold {}): its last
+        # non-empty state is what a restart after `stop` + `start` should load.
+        kept: list[dict[str, Any] | None] = [resume.strategy_state if resume else None]
+
+        def next_ts(i: int) -> int:
+            return int(candles.ts[i]) if i < len(candles) else int(close_ts[-1])
+
+        def checkpoint(point: PaperCheckpoint) -> None:
+            VenueFile(
+                row.id, next_ts(point.next_index), point.venue_state, point.strategy_state
+            ).write(path)
+            if point.strategy_state:
+                kept[0] = point.strategy_state
+            saver.offer(point.strategy_state)
+
+        try:
+            run = await run_paper(
+                strategy,
+                exchange,
+                instrument,
+                candles,
+                timeframe,
+                bot=info,
+                speed=self.speed,
+                resume=resume,
+                stop=stop,
+                checkpoint=checkpoint,
+            )
+            good = kept[0]
+            if run.state is BotState.FAULTED and good is not None:
+                final = run.checkpoint
+                VenueFile(row.id, next_ts(final.next_index), final.venue_state, good).write(path)
+                saver.offer(good)
+        finally:
+            await saver.close()
+        outcome.run, outcome.next_index = run, run.checkpoint.next_index
+        where = f"candle {run.checkpoint.next_index} of {len(candles)}"
+        if run.state is BotState.FAULTED:
+            outcome.status, outcome.fault = "faulted", run.fault or "the strategy faulted"
+        elif run.finished:
+            outcome.status = "finished"
+            log.info(
+                "bot %s (%s) finished its replay (%s); stored as stopped", row.name, row.id, where
+            )
+            await self._record(row.id, BotStatus.STOPPED, "bot.stop", "the replay feed ended")
+        else:
+            outcome.status = "stopped"
+            log.info("bot %s (%s) stopped at %s; it resumes there", row.name, row.id, where)
+
+    def _strategy(self, row: BotRow, symbol: str, timeframe: str) -> Strategy[Any]:
+        cls = self.plugins.strategy_class(row.strategy)
+        values = dict(row.config)
+        fields = cls.config_class.model_fields
+        for key, value in (("symbol", symbol), ("timeframe", timeframe)):
+            if key in fields:
+                values[key] = value
+        from pydantic import ValidationError
+
+        try:
+            return cls.from_settings(values)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
+            )
+            raise ConfigError(
+                f"the stored config of strategy {row.strategy!r} is invalid: {problems}"
+            ) from None
+
+    def _venue(self, account: AccountRow, instrument: Instrument) -> Exchange:
+        cls = self.plugins.exchange_class(account.exchange)
+        options = dict(account.options or {})
+        options.update(instruments=[instrument], position_mode=account.position_mode.value)
+        venue = cls(cls.config_class.model_validate(options))
+        if not isinstance(venue, SimulatedVenue):
+            raise ConfigError(
+                f"account {account.label!r} is on {account.exchange!r}: live exchanges are not "
+                "run yet, only simulated venues (paper) on a replay feed"
+            )
+        return venue
+
+    def _candles(self, symbol: str, timeframe: str) -> CandleArrays:
+        """The stored candles to replay, found as ``tbhost backtest`` finds them."""
+        return replay_candles(
+            self._store, self.data_exchange, symbol, timeframe, self.start, self.end
+        )
+
+    async def _record(
+        self, bot_id: str, target: BotStatus, action: str, reason: str | None
+    ) -> None:
+        """Store the bot's new state with an audit entry by the system, unless a command moved
+        it meanwhile (the stored state is the wanted one: never overwritten here)."""
+        try:
+            async with self._write() as s:
+                row = await bots.get_bot(s, bot_id)
+                if row is None or row.state is not BotStatus.RUNNING:
+                    return
+                await bots.set_state(s, bot_id, target, reason=reason)
+                await audit.record(
+                    s,
+                    actor=SYSTEM_ACTOR,
+                    action=action,
+                    target_type="bot",
+                    target_id=bot_id,
+                    details={
+                        "name": row.name,
+                        "from": "running",
+                        "to": target.value,
+                        "reason": reason,
+                    },
+                )
+        except Exception:
+            log.exception("bot %s: storing its state %s failed", bot_id, target.value)
+
+
+def describe(outcome: BotOutcome) -> str:
+    """One line for the CLI."""
+    text = f"{outcome.name} ({outcome.bot_id}): {outcome.status}"
+    if outcome.candles:
+        text += f" at candle {outcome.next_index} of {outcome.candles}"
+    if outcome.venue is not None and outcome.status != "faulted":
+        text += f", {len(outcome.venue.trades())} trades"
+    if outcome.fault:
+        text += f": {outcome.fault}"
+    return text

@@ -1,0 +1,228 @@
+"""``tbhost.live.Host`` on both backends: running bots replayed to the end trade exactly like
+the backtest, a stopped host resumes each bot where it was, and a faulting bot is stored as
+faulted while the others run on."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import OperationalError
+
+from tb_strategy_example import RsiReversal
+from tbhost.live import Host, VenueFile, venue_path
+from tbhost.plugins import PluginHost
+from tbhost.plugins.records import PluginRecord
+from tbhost.services import SYSTEM, BotService
+from tbhost.storage import Database
+from tbhost.storage.models import AuditRow, BotStatus
+from tbhost.storage.repos import bots as bot_repo
+from tbhost.storage.repos import states
+from tbsdk import StrategyContext
+from tbsdk.groups import STRATEGIES
+from tbsdk.model import CandleClosed
+
+from .test_run_kit import (
+    END,
+    GONE,
+    START,
+    backtest_trades,
+    lookup,
+    ms,
+    running_bot,
+    settings_for,
+    venue_trades,
+)
+
+
+def _host(tmp_path: Path, db_url: URL, speed: float = math.inf, **kw: object) -> Host:
+    return Host(
+        settings_for(tmp_path / "data", db_url),
+        speed=speed,
+        start=ms(START),
+        end=ms(END),
+        once=True,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+async def _row(db: Database, bot_id: str) -> tuple[BotStatus, str | None]:
+    async with db.transaction() as s:
+        row = await bot_repo.require_bot(s, bot_id)
+        return row.state, row.fault_reason
+
+
+async def test_a_running_bot_replays_to_the_end_like_the_backtest(
+    db: Database, db_url: URL, tmp_path: Path
+) -> None:
+    bot, _ = await running_bot(db, "rsi")
+    outcomes = await _host(tmp_path, db_url).run()
+    outcome = outcomes[bot.id]
+    assert (outcome.status, outcome.fault, outcome.resumed_at) == ("finished", None, None)
+    assert outcome.next_index == outcome.candles > 2000
+    expected = await asyncio.to_thread(backtest_trades, tmp_path / "data")
+    assert len(expected) > 5
+    assert outcome.venue is not None
+    assert outcome.venue.trades() == expected
+    assert venue_trades(tmp_path / "data", bot.id) == expected  # the venue's own record
+    assert await _row(db, bot.id) == (BotStatus.STOPPED, None)  # the feed ended
+    async with db.transaction() as s:
+        saved = await states.latest_state(s, bot.id)
+        audit = list(await s.scalars(select(AuditRow).where(AuditRow.target_id == bot.id)))
+    assert saved is not None
+    assert saved.state
+    assert [a.action for a in audit][-1] == "bot.stop"
+    assert audit[-1].details["reason"] == "the replay feed ended"
+
+
+async def test_a_stopped_host_resumes_each_bot_where_it_was(
+    db: Database, db_url: URL, tmp_path: Path
+) -> None:
+    bot, _ = await running_bot(db, "rsi")
+    path = venue_path(tmp_path / "data", bot.id)
+    stop = asyncio.Event()
+
+    async def stop_mid_run() -> None:
+        while not path.is_file():  # noqa: ASYNC110 - a file, no event to wait on
+            await asyncio.sleep(0.005)
+        await asyncio.sleep(0.2)
+        stop.set()
+
+    stopper = asyncio.create_task(stop_mid_run())
+    first = await _host(tmp_path, db_url, speed=3600 * 3000).run(stop)  # ~3000 candles/s
+    await stopper
+    part = first[bot.id]
+    assert part.status == "stopped"
+    assert 0 < part.next_index < part.candles
+    assert await _row(db, bot.id) == (BotStatus.RUNNING, None)  # wanted running: resumed next
+    async with db.transaction() as s:
+        assert await states.latest_state(s, bot.id) is not None
+
+    second = (await _host(tmp_path, db_url).run())[bot.id]
+    assert second.status == "finished"
+    assert second.resumed_at == part.next_index
+    expected = await asyncio.to_thread(backtest_trades, tmp_path / "data")
+    assert second.venue is not None
+    assert second.venue.trades() == expected
+    assert await _row(db, bot.id) == (BotStatus.STOPPED, None)
+
+
+async def test_a_faulting_bot_is_stored_as_faulted_while_the_others_run(
+    db: Database, db_url: URL, tmp_path: Path
+) -> None:
+    good, account = await running_bot(db, "good")
+    gone, _ = await running_bot(db, "gone", strategy=GONE, symbol="ETH/USDT", account_id=account)
+    no_data, _ = await running_bot(db, "nodata", symbol="XRP/USDT", account_id=account)
+    outcomes = await _host(tmp_path, db_url).run()
+    assert outcomes[good.id].status == "finished"
+    for bot, words in ((gone, GONE), (no_data, "no 1h candles stored for XRP/USDT")):
+        assert outcomes[bot.id].status == "faulted"
+        state, reason = await _row(db, bot.id)
+        assert state is BotStatus.FAULTED
+        assert reason is not None
+        assert words in reason
+    async with db.transaction() as s:
+        faults = list(await s.scalars(select(AuditRow).where(AuditRow.action == "bot.fault")))
+    assert sorted(a.target_id or "" for a in faults) == sorted([gone.id, no_data.id])
+    expected = await asyncio.to_thread(backtest_trades, tmp_path / "data")
+    assert venue_trades(tmp_path / "data", good.id) == expected
+
+
+async def test_only_the_named_bots_run(db: Database, db_url: URL, tmp_path: Path) -> None:
+    one, account = await running_bot(db, "one")
+    two, _ = await running_bot(db, "two", symbol="BTC/USDT", account_id=account)
+    outcomes = await _host(tmp_path, db_url, bot_refs=["two"]).run()
+    assert list(outcomes) == [two.id]
+    assert await _row(db, one.id) == (BotStatus.RUNNING, None)
+
+
+T = TypeVar("T")
+
+
+async def _locked_retry(call: Callable[[], Awaitable[T]]) -> T:
+    """A service call made while the host writes. On SQLite the services' transactions begin
+    deferred: one that read before the host committed is refused ("database is locked", at
+    once, whatever the busy timeout) when it then writes. Storage should begin writing
+    transactions IMMEDIATE; until it does, a caller retries, as here."""
+    for _ in range(50):
+        try:
+            return await call()
+        except OperationalError as exc:
+            if "database is locked" not in str(exc):
+                raise
+            await asyncio.sleep(0.02)
+    return await call()
+
+
+async def test_the_host_follows_the_stored_wanted_state(
+    db: Database, db_url: URL, tmp_path: Path
+) -> None:
+    """Without ``once`` the host keeps polling storage: a bot stopped by a command stops, a
+    bot started later starts; neither's stored state is overwritten by the host."""
+    first, account = await running_bot(db, "first")
+    host = Host(
+        settings_for(tmp_path / "data", db_url),
+        speed=3600 * 200,  # 200 candles a second: the replay outlasts the test
+        start=ms(START),
+        end=ms(END),
+        poll_s=0.05,
+    )
+    stop = asyncio.Event()
+    running = asyncio.create_task(host.run(stop))
+
+    async def until(check: Callable[[], bool]) -> None:
+        async with asyncio.timeout(30):
+            while not check():  # noqa: ASYNC110 - a file or a dict, no event to wait on
+                await asyncio.sleep(0.01)
+
+    await until(venue_path(tmp_path / "data", first.id).is_file)
+    await _locked_retry(lambda: BotService(db, lookup).stop(SYSTEM, first.id))
+    await until(lambda: first.id in host.outcomes)
+    assert host.outcomes[first.id].status == "stopped"
+
+    second, _ = await _locked_retry(
+        lambda: running_bot(db, "second", symbol="BTC/USDT", account_id=account)
+    )
+    await until(venue_path(tmp_path / "data", second.id).is_file)
+    stop.set()
+    outcomes = await running
+    assert outcomes[second.id].status == "stopped"
+    assert await _row(db, first.id) == (BotStatus.STOPPED, None)
+    assert await _row(db, second.id) == (BotStatus.RUNNING, None)
+
+
+class _FaultsLate(RsiReversal):
+    """rsi_reversal until the candle after 2023-02-01 opens, then it raises."""
+
+    def on_candle(self, ctx: StrategyContext, event: CandleClosed) -> None:
+        if event.candle.ts >= ms("2023-02-01"):
+            raise RuntimeError("the strategy broke")
+        super().on_candle(ctx, event)
+
+
+async def test_a_strategy_that_raises_faults_its_bot_and_keeps_its_last_good_state(
+    db: Database, db_url: URL, tmp_path: Path
+) -> None:
+    plugins = PluginHost.discover()
+    plugins.add_record(PluginRecord("faults_late", STRATEGIES, "tests", obj=_FaultsLate))
+    broken, account = await running_bot(db, "broken", strategy="faults_late")
+    good, _ = await running_bot(db, "good", symbol="BTC/USDT", account_id=account)
+    outcomes = await _host(tmp_path, db_url, plugins=plugins).run()
+    assert outcomes[good.id].status == "finished"
+    assert outcomes[broken.id].status == "faulted"
+    state, reason = await _row(db, broken.id)
+    assert state is BotStatus.FAULTED
+    assert reason is not None
+    assert "the strategy broke" in reason
+    async with db.transaction() as s:
+        saved = await states.latest_state(s, broken.id)
+    assert saved is not None
+    assert saved.state  # not the {} a faulted strategy leaves
+    stored = VenueFile.read(venue_path(tmp_path / "data", broken.id), broken.id)
+    assert stored is not None
+    assert stored.strategy_state == saved.state

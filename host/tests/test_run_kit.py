@@ -1,0 +1,89 @@
+"""What the ``tbhost run`` tests share (no tests here): settings on a temporary data directory
+and a database, a paper account, bots created and started through ``BotService`` by the
+system actor, and the backtest of the same candles to compare with."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+from sqlalchemy.engine import URL
+
+from tb_exchange_paper import PaperConfig, PaperExchange
+from tb_strategy_example import RsiReversal
+from tbhost.candles import CandleStore
+from tbhost.engine.backtest import run_backtest
+from tbhost.engine.instruments import backtest_instrument
+from tbhost.live import VenueFile, venue_path
+from tbhost.services import SYSTEM, AccountService, Bot, BotService
+from tbhost.settings import Settings
+from tbhost.storage import Database, generate_key
+from tbsdk import Strategy
+from tbsdk.errors import ConfigError
+from tbsdk.model import Trade
+
+SWAP = "BTC/USDT:USDT"
+GONE = "a_strategy_since_uninstalled"
+START = "2023-01-01"
+END = "2023-04-01"  # 2160 hourly candles
+
+
+def ms(day: str) -> int:
+    return int(datetime.fromisoformat(day).replace(tzinfo=UTC).timestamp() * 1000)
+
+
+def lookup(name: str) -> type[Strategy[Any]]:
+    """Strategies as the services saw them when the bots were created: ``GONE`` existed then."""
+    if name in ("rsi_reversal", GONE, "faults_late"):
+        return RsiReversal
+    raise ConfigError(f"no strategies plugin named {name!r}")
+
+
+def settings_for(data_dir: Path, url: URL | str) -> Settings:
+    text = url if isinstance(url, str) else url.render_as_string(hide_password=False)
+    return Settings(data_dir=data_dir, database_url=text)
+
+
+async def running_bot(
+    db: Database,
+    name: str,
+    *,
+    strategy: str = "rsi_reversal",
+    symbol: str = SWAP,
+    account_id: str | None = None,
+) -> tuple[Bot, str]:
+    """A bot created and started through the services by the system actor; returns the bot
+    and its account id (a new paper account unless one is given)."""
+    if account_id is None:
+        accounts = AccountService(db, SecretStr(generate_key()))
+        account_id = (await accounts.add(SYSTEM, "paper", f"acct-{name}")).id
+    service = BotService(db, lookup)
+    bot = await service.create(SYSTEM, name, strategy, account_id, [symbol], "1h", {})
+    return await service.start(SYSTEM, bot.id), account_id
+
+
+def backtest_trades(data_dir: Path) -> list[Trade]:
+    """The trades of a backtest of rsi_reversal on the swap over the replay window."""
+    candles = CandleStore(data_dir / "candles").read(
+        "binance", "BTC/USDT", "1h", ms(START), ms(END)
+    )
+    instrument = backtest_instrument("paper", SWAP)
+    exchange = PaperExchange(
+        PaperConfig(instruments=(instrument,), balances={"USDT": Decimal(10_000)})
+    )
+    strategy = RsiReversal.from_settings({"symbol": SWAP, "timeframe": "1h"})
+    result = asyncio.run(run_backtest(strategy, exchange, instrument, candles, "1h"))
+    return result.trades
+
+
+def venue_trades(data_dir: Path, bot_id: str) -> list[Trade]:
+    """The trades the bot's paper venue holds, from its file, as a restarted venue sees them."""
+    stored = VenueFile.read(venue_path(data_dir, bot_id), bot_id)
+    assert stored is not None
+    exchange = PaperExchange(PaperConfig(instruments=(backtest_instrument("paper", SWAP),)))
+    exchange.restore_state(stored.venue_state)
+    return exchange.trades()
