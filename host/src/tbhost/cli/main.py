@@ -13,6 +13,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "backtest": ("tbhost.cli.backtest_cmd:backtest", "Backtest a strategy on stored candles."),
     "paper": ("tbhost.cli.paper_cmd:paper", "Run a paper bot on replayed candles, resumable."),
     "db": ("tbhost.cli.db_cmd:db", "Migrate and check the SQL database."),
+    "accounts": ("tbhost.cli.bots_cmd:accounts", "Add and list exchange accounts."),
+    "bots": ("tbhost.cli.bots_cmd:bots", "Create, start, pause, stop and list bots."),
     "run": ("tbhost.cli.run_cmd:run", "Run every bot stored as running, until stopped."),
 }
 
