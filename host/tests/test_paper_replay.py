@@ -195,3 +195,22 @@ def test_a_checkpoint_of_another_run_is_refused(tmp_path: Path) -> None:
     )
     assert other.returncode == 1
     assert "checkpoint of a different run" in other.stderr
+
+
+def test_resuming_with_a_position_open_does_not_enter_again() -> None:
+    """A resumed bot must see the venue's open position and orders at once (a fresh process
+    knows nothing else): from every checkpoint taken while a position was open, the resumed
+    run trades exactly like the uninterrupted one."""
+    _, whole, points = _paper()
+
+    def holding(point: PaperCheckpoint) -> bool:
+        venue = _exchange()
+        venue.restore_state(point.venue_state)
+        return any(not p.is_flat for p in asyncio.run(venue.fetch_positions([SWAP])))
+
+    open_points = [p for p in points if holding(p)][:6]
+    assert len(open_points) == 6
+    for point in open_points:
+        resumed = PaperCheckpoint.from_json(point.to_json())
+        _, trades, _ = _paper(resume=resumed)
+        assert trades == whole, f"resumed at candle {point.next_index}"

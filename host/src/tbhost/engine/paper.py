@@ -120,6 +120,7 @@ async def run_paper(
         # Candles already replayed (or before the start) are history, not events.
         replay.skip(start - 1, start)
     ctx.equity_value = exchange.equity(replay.currency)
+    await _adopt_venue(ctx, exchange, symbol)
     await runner.start(resume.strategy_state if resume is not None else None)
 
     def snapshot(next_index: int) -> PaperCheckpoint:
@@ -151,6 +152,16 @@ async def run_paper(
     return PaperRun(
         final, state if state is BotState.FAULTED else runner.state, runner.fault, finished
     )
+
+
+async def _adopt_venue(ctx: BotContext, exchange: Exchange, symbol: str) -> None:
+    """What the venue holds before the bot starts (its positions and open orders), so a resumed
+    strategy sees its open position instead of taking the account for flat and entering
+    again."""
+    for position in await exchange.fetch_positions([symbol]):
+        ctx.positions[(position.symbol, position.position_side)] = position
+    for order in await exchange.fetch_open_orders(symbol):
+        ctx.record_order(order)
 
 
 async def _stopped_within(stop: asyncio.Event | None, seconds: float) -> bool:
