@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
 from sqlalchemy import Select
 from sqlalchemy.exc import IntegrityError
@@ -13,7 +13,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from ..errors import StorageError
 
-__all__ = ["MAX_LIMIT", "insert", "new_id", "paginate"]
+__all__ = ["MAX_LIMIT", "filtered", "insert", "new_id", "paginate"]
 
 T = TypeVar("T")
 
@@ -23,6 +23,25 @@ MAX_LIMIT = 1000
 def new_id() -> str:
     """A random 32-character id for users, tokens, accounts and bots."""
     return uuid.uuid4().hex
+
+
+def filtered(
+    stmt: Select[T],
+    equal: Mapping[InstrumentedAttribute[Any], object | None],
+    time: InstrumentedAttribute[int],
+    since: int | None,
+    until: int | None,
+) -> Select[T]:
+    """``stmt`` narrowed to rows whose columns equal every given (non-None) value and whose
+    ``time`` lies in ``[since, until)``: the filters every listing offers."""
+    for column, value in equal.items():
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if since is not None:
+        stmt = stmt.where(time >= since)
+    if until is not None:
+        stmt = stmt.where(time < until)
+    return stmt
 
 
 def paginate(

@@ -21,7 +21,7 @@ from tbsdk.model import ALLOWED_TRANSITIONS, Fill, Order, OrderIntent, OrderStat
 from .._types import now_ms
 from ..errors import AlreadyExists, DuplicateClientOrderId, NotFound, StorageError
 from ..models import FillRow, OrderEventRow, OrderRow
-from ._common import insert, paginate
+from ._common import filtered, insert, paginate
 
 __all__ = [
     "add_fill",
@@ -215,19 +215,10 @@ async def list_orders(
 ) -> list[OrderRow]:
     """Orders matching every filter given; ``since``/``until`` bound ``created_at``
     (``until`` excluded); ``after_id`` is the cursor (see ``paginate``)."""
-    stmt = select(OrderRow)
-    if bot_id is not None:
-        stmt = stmt.where(OrderRow.bot_id == bot_id)
-    if account_id is not None:
-        stmt = stmt.where(OrderRow.account_id == account_id)
-    if symbol is not None:
-        stmt = stmt.where(OrderRow.symbol == symbol)
+    equal = {OrderRow.bot_id: bot_id, OrderRow.account_id: account_id, OrderRow.symbol: symbol}
+    stmt = filtered(select(OrderRow), equal, OrderRow.created_at, since, until)
     if statuses is not None:
         stmt = stmt.where(OrderRow.status.in_([OrderStatus(s) for s in statuses]))
-    if since is not None:
-        stmt = stmt.where(OrderRow.created_at >= since)
-    if until is not None:
-        stmt = stmt.where(OrderRow.created_at < until)
     stmt = paginate(stmt, OrderRow.id, after_id=after_id, limit=limit, newest_first=newest_first)
     return list(await session.scalars(stmt))
 
@@ -326,19 +317,13 @@ async def list_fills(
     newest_first: bool = False,
 ) -> list[FillRow]:
     """Fills matching every filter given; ``since``/``until`` bound ``ts`` (``until`` excluded)."""
-    stmt = select(FillRow)
-    if bot_id is not None:
-        stmt = stmt.where(FillRow.bot_id == bot_id)
-    if account_id is not None:
-        stmt = stmt.where(FillRow.account_id == account_id)
-    if order_id is not None:
-        stmt = stmt.where(FillRow.order_id == order_id)
-    if symbol is not None:
-        stmt = stmt.where(FillRow.symbol == symbol)
-    if since is not None:
-        stmt = stmt.where(FillRow.ts >= since)
-    if until is not None:
-        stmt = stmt.where(FillRow.ts < until)
+    equal = {
+        FillRow.bot_id: bot_id,
+        FillRow.account_id: account_id,
+        FillRow.order_id: order_id,
+        FillRow.symbol: symbol,
+    }
+    stmt = filtered(select(FillRow), equal, FillRow.ts, since, until)
     stmt = paginate(stmt, FillRow.id, after_id=after_id, limit=limit, newest_first=newest_first)
     return list(await session.scalars(stmt))
 

@@ -9,7 +9,7 @@ from tbsdk.model import Position, PositionSide, Trade
 
 from ..errors import AlreadyExists, StorageError
 from ..models import PositionRow, TradeRow
-from ._common import insert, paginate
+from ._common import filtered, insert, paginate
 
 __all__ = [
     "add_trade",
@@ -149,17 +149,8 @@ async def list_trades(
 ) -> list[TradeRow]:
     """Trades matching every filter given; ``since``/``until`` bound ``closed_at``
     (``until`` excluded)."""
-    stmt = select(TradeRow)
-    if bot_id is not None:
-        stmt = stmt.where(TradeRow.bot_id == bot_id)
-    if account_id is not None:
-        stmt = stmt.where(TradeRow.account_id == account_id)
-    if symbol is not None:
-        stmt = stmt.where(TradeRow.symbol == symbol)
-    if since is not None:
-        stmt = stmt.where(TradeRow.closed_at >= since)
-    if until is not None:
-        stmt = stmt.where(TradeRow.closed_at < until)
+    equal = {TradeRow.bot_id: bot_id, TradeRow.account_id: account_id, TradeRow.symbol: symbol}
+    stmt = filtered(select(TradeRow), equal, TradeRow.closed_at, since, until)
     stmt = paginate(stmt, TradeRow.id, after_id=after_id, limit=limit, newest_first=newest_first)
     return list(await session.scalars(stmt))
 
