@@ -169,3 +169,55 @@ async def test_in_memory_sqlite_keeps_one_database() -> None:
             await conn.exec_driver_sql("SELECT 1")
         assert (await db.check()).at_head
         assert await _tables(db) == TABLES
+
+
+async def test_upgrade_from_the_previous_revision_keeps_the_data(empty_db: Database) -> None:
+    """A database at 0001 holding a bot and its saved states upgrades to the head: the states
+    are kept as they were, with no feed position (they resume at the venue's clock)."""
+    from sqlalchemy import JSON, column, select, table
+
+    from tbhost.storage.repos import accounts, bots, states
+    from tbsdk.model import PositionMode
+
+    assert await empty_db.upgrade("0001") == "0001"
+    old_states = table(
+        "strategy_states",
+        column("bot_id"),
+        column("seq"),
+        column("state", JSON),
+        column("created_at"),
+    )
+    async with empty_db.transaction() as s:
+        account = await accounts.create_account(
+            s, exchange="paper", label="main", position_mode=PositionMode.ONE_WAY, at=1
+        )
+        bot = await bots.create_bot(
+            s,
+            name="grid-1",
+            strategy="grid",
+            account_id=account.id,
+            symbols=["BTC/USDT"],
+            timeframe="1m",
+            config={"grid_count": 30},
+        )
+        for seq in (1, 2):
+            await s.execute(
+                old_states.insert().values(
+                    bot_id=bot.id, seq=seq, state={"levels": [seq, "65000.5"]}, created_at=seq
+                )
+            )
+
+    assert await empty_db.upgrade() == head_revision()
+    async with empty_db.transaction() as s:
+        latest = await states.latest_state(s, bot.id)
+        assert latest == states.SavedState(2, {"levels": [2, "65000.5"]}, 2, None)
+        stored = await bots.get_bot(s, bot.id)
+        assert stored is not None
+        assert (stored.name, stored.config) == ("grid-1", {"grid_count": 30})
+        assert await states.save_state(s, bot.id, {"levels": []}, feed_ts=1_700_000_060_000) == 3
+        rows = (await s.execute(select(old_states.c.seq).order_by(old_states.c.seq))).all()
+        assert [r.seq for r in rows] == [1, 2, 3]
+    async with empty_db.transaction() as s:
+        latest = await states.latest_state(s, bot.id)
+        assert latest is not None
+        assert (latest.seq, latest.feed_ts) == (3, 1_700_000_060_000)

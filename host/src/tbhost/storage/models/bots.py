@@ -61,3 +61,5 @@ class StrategyStateRow(Base):
     seq: Mapped[int] = mapped_column(Integer)
     state: Mapped[dict[str, Any]]
     created_at: Mapped[int] = mapped_column(BigInteger)
+    feed_ts: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    """Open time of the first candle the strategy had not handled yet (None: not recorded)."""

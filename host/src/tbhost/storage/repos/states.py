@@ -21,18 +21,30 @@ class SavedState:
     seq: int
     state: dict[str, Any]
     created_at: int
+    feed_ts: int | None = None
+    """Open time of the first candle the strategy had not handled (where its feed resumes)."""
 
 
 async def save_state(
-    session: AsyncSession, bot_id: str, state: dict[str, Any], *, at: int | None = None
+    session: AsyncSession,
+    bot_id: str,
+    state: dict[str, Any],
+    *,
+    at: int | None = None,
+    feed_ts: int | None = None,
 ) -> int:
-    """Store a snapshot; returns its sequence number (1, 2, ... per bot)."""
+    """Store a snapshot (``feed_ts``: where the bot's feed resumes); returns its sequence
+    number (1, 2, ... per bot)."""
     last = await session.scalar(
         select(func.max(StrategyStateRow.seq)).where(StrategyStateRow.bot_id == bot_id)
     )
     seq = (last or 0) + 1
     row = StrategyStateRow(
-        bot_id=bot_id, seq=seq, state=state, created_at=at if at is not None else now_ms()
+        bot_id=bot_id,
+        seq=seq,
+        state=state,
+        created_at=at if at is not None else now_ms(),
+        feed_ts=feed_ts,
     )
 
     async def conflict() -> StorageError | None:
@@ -50,7 +62,7 @@ async def latest_state(session: AsyncSession, bot_id: str) -> SavedState | None:
         .order_by(StrategyStateRow.seq.desc())
         .limit(1)
     )
-    return None if row is None else SavedState(row.seq, row.state, row.created_at)
+    return None if row is None else SavedState(row.seq, row.state, row.created_at, row.feed_ts)
 
 
 async def prune_states(session: AsyncSession, bot_id: str, *, keep: int = 10) -> int:
