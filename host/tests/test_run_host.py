@@ -15,7 +15,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError
 
 from tb_strategy_example import RsiReversal
-from tbhost.live import Host, VenueFile, venue_path
+from tbhost.live import Host, venue_dir
 from tbhost.plugins import PluginHost
 from tbhost.plugins.records import PluginRecord
 from tbhost.services import SYSTEM, BotService
@@ -84,7 +84,7 @@ async def test_a_stopped_host_resumes_each_bot_where_it_was(
     db: Database, db_url: URL, tmp_path: Path
 ) -> None:
     bot, _ = await running_bot(db, "rsi")
-    path = venue_path(tmp_path / "data", bot.id)
+    path = venue_dir(tmp_path / "data", bot.id) / "ops.jsonl"
     stop = asyncio.Event()
 
     async def stop_mid_run() -> None:
@@ -180,7 +180,7 @@ async def test_the_host_follows_the_stored_wanted_state(
             while not check():  # noqa: ASYNC110 - a file or a dict, no event to wait on
                 await asyncio.sleep(0.01)
 
-    await until(venue_path(tmp_path / "data", first.id).is_file)
+    await until((venue_dir(tmp_path / "data", first.id) / "ops.jsonl").is_file)
     await _locked_retry(lambda: BotService(db, lookup).stop(SYSTEM, first.id))
     await until(lambda: first.id in host.outcomes)
     assert host.outcomes[first.id].status == "stopped"
@@ -188,7 +188,7 @@ async def test_the_host_follows_the_stored_wanted_state(
     second, _ = await _locked_retry(
         lambda: running_bot(db, "second", symbol="BTC/USDT", account_id=account)
     )
-    await until(venue_path(tmp_path / "data", second.id).is_file)
+    await until((venue_dir(tmp_path / "data", second.id) / "ops.jsonl").is_file)
     stop.set()
     outcomes = await running
     assert outcomes[second.id].status == "stopped"
@@ -223,6 +223,5 @@ async def test_a_strategy_that_raises_faults_its_bot_and_keeps_its_last_good_sta
         saved = await states.latest_state(s, broken.id)
     assert saved is not None
     assert saved.state  # not the {} a faulted strategy leaves
-    stored = VenueFile.read(venue_path(tmp_path / "data", broken.id), broken.id)
-    assert stored is not None
-    assert stored.strategy_state == saved.state
+    assert saved.feed_ts is not None
+    assert saved.feed_ts <= ms("2023-02-01")  # from before the candle that raised

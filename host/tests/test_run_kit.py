@@ -18,7 +18,7 @@ from tb_strategy_example import RsiReversal
 from tbhost.candles import CandleStore
 from tbhost.engine.backtest import run_backtest
 from tbhost.engine.instruments import backtest_instrument
-from tbhost.live import VenueFile, venue_path
+from tbhost.live import DurableVenue, venue_dir
 from tbhost.services import SYSTEM, AccountService, Bot, BotService
 from tbhost.settings import Settings
 from tbhost.storage import Database, generate_key
@@ -80,10 +80,16 @@ def backtest_trades(data_dir: Path) -> list[Trade]:
     return result.trades
 
 
+def venue(data_dir: Path, bot_id: str, symbol: str = SWAP) -> DurableVenue:
+    """The bot's paper venue loaded from its files, as a restarted host loads it."""
+    instrument = backtest_instrument("paper", symbol)
+    exchange = PaperExchange(PaperConfig(instruments=(instrument,)))
+    durable = DurableVenue(exchange, venue_dir(data_dir, bot_id))
+    assert durable.exists
+    durable.load()
+    return durable
+
+
 def venue_trades(data_dir: Path, bot_id: str) -> list[Trade]:
-    """The trades the bot's paper venue holds, from its file, as a restarted venue sees them."""
-    stored = VenueFile.read(venue_path(data_dir, bot_id), bot_id)
-    assert stored is not None
-    exchange = PaperExchange(PaperConfig(instruments=(backtest_instrument("paper", SWAP),)))
-    exchange.restore_state(stored.venue_state)
-    return exchange.trades()
+    """The trades the bot's paper venue holds, as a restarted venue sees them."""
+    return venue(data_dir, bot_id).trades()

@@ -64,8 +64,44 @@ class Settings(BaseSettings):
     check_order_timeout_s: float = Field(
         default=2.0, gt=0, description="Time a pre-trade check may take before it counts as veto."
     )
+    paper_fsync: bool = Field(
+        default=False,
+        description="Paper venues fsync every accepted operation (survives a power cut, not only "
+        "a killed host; costs a disk flush per order and candle).",
+    )
     api_host: str = Field(default="127.0.0.1", description="GraphQL API bind address.")
     api_port: int = Field(default=8000, ge=1, le=65535, description="GraphQL API port.")
+    api_cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Browser origins allowed to call the API (CORS); empty means CORS is off.",
+    )
+    api_rate_limit_per_minute: int = Field(
+        default=600,
+        ge=1,
+        description="GraphQL requests one API token may make per minute (a token bucket that "
+        "allows bursts of this size); more are refused with RATE_LIMITED.",
+    )
+    api_max_depth: int = Field(
+        default=10, ge=2, description="Deepest nesting of fields one GraphQL query may ask for."
+    )
+    api_max_complexity: int = Field(
+        default=500,
+        ge=10,
+        description="Most fields one GraphQL request may select (fragments expanded).",
+    )
+    api_max_aliases: int = Field(
+        default=30, ge=1, description="Most field aliases one GraphQL request may use."
+    )
+    api_subscription_poll_s: float = Field(
+        default=0.25,
+        gt=0,
+        le=10,
+        description="How often subscriptions look for new orders, fills, positions and bot "
+        "states in the database (the trading host may be another process).",
+    )
+    api_backtest_workers: int = Field(
+        default=1, ge=1, le=16, description="Backtests the API runs at the same time."
+    )
     telegram_token: SecretStr | None = Field(default=None, description="Telegram bot token.")
     secrets_key: SecretStr | None = Field(
         default=None, description="Key that encrypts exchange credentials at rest."

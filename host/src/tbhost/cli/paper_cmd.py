@@ -6,7 +6,6 @@ import asyncio
 import hashlib
 import json
 import logging
-import os
 import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,17 +25,6 @@ def _fingerprint(strategy: str, settings: dict[str, Any], opts: dict[str, Any]) 
     shown = {k: v for k, v in opts.items() if k not in ("speed", "state_path", "as_json")}
     text = json.dumps([strategy, settings, shown], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Replace ``path`` so that a crash leaves either the old file or the new one, whole."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 @click.command()
@@ -97,10 +85,12 @@ def paper(
         timeframe=sim.timeframe,
     )
 
+    from ..files import write_atomic
+
     def save(point: PaperCheckpoint) -> None:
         if state_path is not None:
             data = json.loads(point.to_json())
-            _write_atomic(state_path, json.dumps({"fingerprint": fingerprint, **data}))
+            write_atomic(state_path, json.dumps({"fingerprint": fingerprint, **data}))
 
     async def main() -> Any:
         stop = asyncio.Event()

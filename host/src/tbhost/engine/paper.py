@@ -12,9 +12,10 @@ resumes from the last completed candle: that candle's events are neither lost no
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -42,7 +43,10 @@ class PaperCheckpoint:
 
     next_index: int
     strategy_state: dict[str, Any]
-    venue_state: dict[str, Any]
+    venue_state: dict[str, Any] | None
+    """None when the venue keeps its own state (a durable venue): resuming leaves it as is."""
+    faulted: bool = False
+    """Taken after the strategy faulted: ``strategy_state`` is empty, not a state to load."""
 
     def to_json(self) -> str:
         return json.dumps(
@@ -75,7 +79,7 @@ class PaperRun:
     finished: bool
 
 
-Checkpointer = Callable[[PaperCheckpoint], None]
+Checkpointer = Callable[[PaperCheckpoint], Awaitable[None] | None]
 
 
 async def run_paper(
@@ -93,18 +97,23 @@ async def run_paper(
     checkpoint: Checkpointer | None = None,
     limits: RiskLimits | None = None,
     journal: OrderJournal | None = None,
+    save_venue: bool = True,
 ) -> PaperRun:
     """Run ``strategy`` on ``candles`` from index ``start`` (or ``resume``), one candle per
     ``timeframe / speed`` of wall time (``speed=inf``: no waiting), until the candles end or
     ``stop`` is set. Candles before the first one processed are history the strategy sees.
     ``checkpoint`` is called after every candle that changed something and once at the end.
-    ``journal`` (an order manager) stores every intent before it is sent, and what follows."""
+    ``journal`` (an order manager) stores every intent before it is sent, and what follows.
+    ``checkpoint`` may be a coroutine function: the run waits for it before the next candle.
+    ``save_venue=False``: checkpoints leave the venue's state out (a venue that keeps its own
+    state durably, :class:`~tbhost.live.durable_venue.DurableVenue`)."""
     if not isinstance(exchange, SimulatedVenue):
         raise ConfigError(f"exchange {exchange.name!r} cannot replay candles: use paper")
     if speed <= 0:
         raise ConfigError(f"speed must be positive, got {speed}")
     if resume is not None:
-        exchange.restore_state(resume.venue_state)
+        if resume.venue_state is not None:
+            exchange.restore_state(resume.venue_state)
         start = resume.next_index
     if not 0 <= start <= len(candles):
         raise ConfigError(f"start index {start} is outside the {len(candles)} candles")
@@ -121,11 +130,21 @@ async def run_paper(
         replay.skip(start - 1, start)
     ctx.equity_value = exchange.equity(replay.currency)
     await _adopt_venue(ctx, exchange, symbol)
-    await runner.start(resume.strategy_state if resume is not None else None)
+    await runner.start(
+        resume.strategy_state if resume is not None and resume.strategy_state else None
+    )
 
     def snapshot(next_index: int) -> PaperCheckpoint:
-        state = runner.strategy.save_state() if runner.state is not BotState.FAULTED else {}
-        return PaperCheckpoint(next_index, json.loads(json.dumps(state)), exchange.save_state())
+        faulted = runner.state is BotState.FAULTED
+        state = {} if faulted else runner.strategy.save_state()
+        venue = exchange.save_state() if save_venue else None
+        return PaperCheckpoint(next_index, json.loads(json.dumps(state)), venue, faulted)
+
+    async def save(point: PaperCheckpoint) -> None:
+        if checkpoint is not None:
+            pending = checkpoint(point)
+            if inspect.isawaitable(pending):
+                await pending
 
     wall0, sim0 = time.monotonic(), int(replay.close_ts[start - 1]) if start else None
     i = start
@@ -141,14 +160,13 @@ async def run_paper(
         if sim0 is None:
             wall0, sim0 = time.monotonic(), close
         i += 1
-        if changed and checkpoint is not None:
-            checkpoint(snapshot(i))
+        if changed:
+            await save(snapshot(i))
     finished = i >= len(candles)
     state = runner.state
     await runner.stop(StopReason.FINISHED if finished else StopReason.SHUTDOWN)
     final = snapshot(i)
-    if checkpoint is not None:
-        checkpoint(final)
+    await save(final)
     return PaperRun(
         final, state if state is BotState.FAULTED else runner.state, runner.fault, finished
     )

@@ -155,6 +155,8 @@ class BotRunner:
                 await self.plugins.order_updated(ctx.bot, event.order)
         elif isinstance(event, PositionChanged):
             pos = event.position
+            if self.journal is not None:
+                await self.journal.on_position(pos)
             ctx.positions[(pos.symbol, pos.position_side)] = pos
             if self._call(strat.on_position_changed, ctx, event) and self.plugins is not None:
                 await self.plugins.position_changed(ctx.bot, pos)
@@ -193,10 +195,12 @@ class BotRunner:
 
     async def _submit(self, intent: OrderIntent) -> bool:
         ctx = self.ctx
-        if intent.client_order_id in ctx.orders:
-            # The id already exists: sending it again could only double the order.
+        known = ctx.orders.get(intent.client_order_id)
+        if known is not None:
+            # The id already exists: sending it again could only double the order. A resumed
+            # bot re-deciding its last candle asks again for orders the venue already has.
             ctx.log.warning("intent %s already submitted; not sent again", intent.client_order_id)
-            return False
+            return known.status not in (OrderStatus.REJECTED, OrderStatus.CANCELED)
         if self.journal is not None:
             # Stored before anything else happens to it, a vetoed intent included.
             await self.journal.before_submit(intent)
@@ -208,18 +212,24 @@ class BotRunner:
             order = await self.exchange.create_order(intent)
         except (InvalidOrder, InsufficientFunds) as exc:
             reason = getattr(exc, "reject_reason", None)  # normalised by the adapter, if it can
-            self._reject(
-                intent,
-                exc.message,
-                reason
-                if isinstance(reason, RejectReason)
-                else (
-                    RejectReason.INSUFFICIENT_MARGIN
-                    if isinstance(exc, InsufficientFunds)
-                    else RejectReason.OTHER
-                ),
-            )
-            return False
+            sent = None
+            if reason is RejectReason.DUPLICATE_CLIENT_ID:
+                # Sent before a restart: the venue's order is this intent's order.
+                sent = await self._lookup(intent.symbol, intent.client_order_id)
+            if sent is None:
+                self._reject(
+                    intent,
+                    exc.message,
+                    reason
+                    if isinstance(reason, RejectReason)
+                    else (
+                        RejectReason.INSUFFICIENT_MARGIN
+                        if isinstance(exc, InsufficientFunds)
+                        else RejectReason.OTHER
+                    ),
+                )
+                return False
+            order = sent
         if self.journal is not None:
             await self.journal.after_submit(order)
         ctx.record_order(order)
@@ -248,8 +258,26 @@ class BotRunner:
         self.ctx.log.warning("order %s rejected: %s", intent.client_order_id, message)
         self._pending.append(OrderUpdate(order=order, reject_reason=reason))
 
+    async def _lookup(self, symbol: str, client_order_id: str) -> Order | None:
+        try:
+            return await self.exchange.fetch_order(symbol, client_order_id)
+        except TbError:
+            return None
+
+    async def _from_before(self, client_order_id: str) -> Order | None:
+        """An order this bot placed before a restart and that has finished since, as the venue
+        knows it; a cancel it had asked for is confirmed to the strategy again."""
+        for symbol in self.ctx.bot.symbols:
+            order = await self._lookup(symbol, client_order_id)
+            if order is not None:
+                self.ctx.record_order(order)
+                if order.status is OrderStatus.CANCELED:
+                    self._pending.append(OrderUpdate(order=order, by_strategy=True))
+                return order
+        return None
+
     async def _cancel(self, client_order_id: str) -> None:
-        known = self.ctx.orders.get(client_order_id)
+        known = self.ctx.orders.get(client_order_id) or await self._from_before(client_order_id)
         if known is None or known.status.is_terminal:
             return
         try:

@@ -10,57 +10,69 @@ Each bot today is a paper bot on a replay feed (:func:`tbhost.engine.paper.run_p
 * **Venue**: one paper exchange per bot (a simplification: bots sharing a paper account do not
   share its balance), configured from the account's ``options`` (balances, slippage, ...) and
   position mode, listing one instrument built by
-  :func:`~tbhost.engine.instruments.backtest_instrument` for the bot's symbol. Its state is
-  kept in ``data_dir/paper/<bot_id>.json`` (:mod:`.venue_files`), like a real venue's.
+  :func:`~tbhost.engine.instruments.backtest_instrument` for the bot's symbol. It keeps its own
+  state on disk like a real venue (:class:`~.durable_venue.DurableVenue`, under
+  ``data_dir/paper/<bot_id>/``): whatever happens to the host, the venue keeps every order it
+  accepted and every fill it made.
+* **Orders**: an :class:`~tbhost.orders.OrderManager` per bot stores every intent before it is
+  sent and every answer, fill and position after; at start-up (and every
+  ``reconcile_every_s`` between candles) it reconciles storage with the venue by client order
+  id: intents the venue never received are sent, orders it moved on are brought up to date,
+  orders of this bot (``[a-z]`` + the bot's key, :func:`tbsdk.ids.bot_key`) that storage never
+  saw are adopted.
 * **Strategy**: the bot's strategy class (from the plugins) built from the stored config
   snapshot, with the ``symbol`` and ``timeframe`` settings (where the config has them) taken
-  from the bot. Its state is saved to ``strategy_states`` after the candles that changed it.
+  from the bot. After every candle that changed anything, and before the next one, its state
+  and the feed position are committed to ``strategy_states``; a restarted bot loads the latest
+  and is fed again from there. The venue may have matched the one candle after it (its fills
+  not yet seen): the venue answers that candle with the events it logged, and the strategy's
+  re-decided orders carry the same client ids, so the venue refuses doubles and the runner
+  takes the venue's order for its own.
 
 A bot that faults (the strategy raises, its config no longer validates, its strategy plugin is
 gone, no candles, ...) is stored as ``faulted`` with the reason (audit action ``bot.fault``, by
-the system) and keeps its last good strategy state; the others go on. A bot whose
-replay reaches the end of the candles is stored as ``stopped``. A bot stopped because the host
-stops stays ``running`` in storage, and the next host resumes it where it was. Without
-``once`` the host polls storage: bots started later are picked up, bots paused or stopped by a
-command are stopped (their stored state is never overwritten by the host).
-
-Not yet: the order journal (:class:`~tbhost.orders.OrderManager`) is not attached (``run_paper``
-accepts one; reconciling needs each strategy's client-id prefix, which the host does not know
-yet); the paper venue's own file is what survives a crash.
+the system) and keeps its last good strategy state; the others go on. A bot whose replay
+reaches the end of the candles is stored as ``stopped``. A bot stopped because the host stops
+stays ``running`` in storage, and the next host resumes it where it was. Without ``once`` the
+host polls storage: bots started later are picked up, bots paused or stopped by a command are
+stopped (their stored state is never overwritten by the host).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+import re
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from tbsdk.errors import ConfigError, TbError
 from tbsdk.exchange import SimulatedVenue
+from tbsdk.ids import bot_key
 from tbsdk.timeframes import timeframe_ms
 
 from ..candles import CandleStore, replay_candles
 from ..engine.instruments import backtest_instrument
 from ..engine.paper import PaperCheckpoint, PaperRun, run_paper
 from ..engine.runner import BotState
+from ..faults import failpoint
+from ..orders import OrderManager, ReconcileReport
 from ..storage import Database, open_database
 from ..storage.models import SYSTEM_ACTOR, AccountRow, BotRow, BotStatus
 from ..storage.repos import audit, bots, states
-from .venue_files import VenueFile, venue_path
+from .durable_venue import DurableVenue, venue_dir
 
 if TYPE_CHECKING:
-    from tbsdk import Exchange, Strategy
+    from tbsdk import BotInfo, Exchange, Strategy
     from tbsdk.model import CandleArrays, Instrument
 
     from ..plugins import PluginHost
     from ..settings import Settings
+    from ..storage.repos.states import SavedState
 
 __all__ = ["BotOutcome", "Host", "describe"]
 
@@ -86,62 +98,8 @@ class BotOutcome:
     candles: int = 0
     venue: SimulatedVenue | None = None
     run: PaperRun | None = None
-
-
-class _StateSaver:
-    """Saves the newest strategy state to the database in the background: the checkpoint
-    callback is synchronous, the database is not. Only the latest pending state is written."""
-
-    def __init__(
-        self,
-        write: Callable[[], AbstractAsyncContextManager[AsyncSession]],
-        bot_id: str,
-        last: dict[str, Any] | None,
-        every_s: float,
-    ) -> None:
-        self._write, self._bot_id, self._last = write, bot_id, last
-        self._every_s = every_s
-        self._pending: dict[str, Any] | None = None
-        self._wake = asyncio.Event()
-        self._closed = asyncio.Event()
-        self._closing = False
-        self._task = asyncio.create_task(self._loop(), name=f"state-saver-{bot_id}")
-
-    def offer(self, state: dict[str, Any]) -> None:
-        self._pending = state
-        self._wake.set()
-
-    async def _loop(self) -> None:
-        while not self._closing:
-            await self._wake.wait()
-            self._wake.clear()
-            await self._flush()
-            # At most one snapshot per interval: the venue file holds every candle's.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closed.wait(), self._every_s)
-
-    async def _flush(self) -> None:
-        state, self._pending = self._pending, None
-        if state is None or state == self._last:
-            return
-        try:
-            async with self._write() as s:
-                await states.save_state(s, self._bot_id, state)
-                await states.prune_states(s, self._bot_id, keep=KEEP_STATES)
-        except Exception:
-            if self._pending is None:
-                self._pending = state  # retried by the next flush
-            log.exception("bot %s: saving its strategy state failed", self._bot_id)
-            return
-        self._last = state
-
-    async def close(self) -> None:
-        """Write what is pending and stop (a flush under way completes first)."""
-        self._closing = True
-        self._closed.set()
-        self._wake.set()
-        await self._task
-        await self._flush()
+    reconciled: ReconcileReport | None = None
+    """What the start-up reconciliation found and did."""
 
 
 class Host:
@@ -160,7 +118,7 @@ class Host:
         data_exchange: str = "binance",
         once: bool = False,
         poll_s: float = 2.0,
-        state_every_s: float = 1.0,
+        reconcile_every_s: float = 60.0,
     ) -> None:
         if speed <= 0:
             raise ConfigError(f"speed must be positive, got {speed}")
@@ -171,14 +129,13 @@ class Host:
         self.data_exchange = data_exchange
         self.once = once
         self.poll_s = poll_s
-        self.state_every_s = state_every_s
+        self.reconcile_every_s = reconcile_every_s
         self.outcomes: dict[str, BotOutcome] = {}
         self._plugins = plugins
         self._db: Database | None = None
         self._tasks: dict[str, asyncio.Task[BotOutcome]] = {}
         self._stops: dict[str, asyncio.Event] = {}
         self._store = CandleStore(settings.data_dir / "candles")
-        self._write_lock = asyncio.Lock()
 
     @property
     def plugins(self) -> PluginHost:
@@ -193,25 +150,6 @@ class Host:
                 check_timeout_s=conf.check_order_timeout_s,
             )
         return self._plugins
-
-    @asynccontextmanager
-    async def _write(self) -> AsyncIterator[AsyncSession]:
-        """A transaction that writes. The host's writers take turns, and on SQLite each takes
-        the write lock as it begins (BEGIN IMMEDIATE, waiting out other processes' writers):
-        a deferred transaction that reads, then writes after another connection committed,
-        is refused ("database is locked") whatever the busy timeout."""
-        async with self._write_lock:
-            if self.db.backend != "sqlite":
-                async with self.db.transaction() as s:
-                    yield s
-            else:
-                async with self.db.engine.connect() as conn:
-                    conn.info["tbhost.begin"] = "BEGIN IMMEDIATE"  # see storage.database
-                    try:
-                        async with AsyncSession(bind=conn, expire_on_commit=False) as s, s.begin():
-                            yield s
-                    finally:
-                        conn.info.pop("tbhost.begin", None)
 
     @property
     def db(self) -> Database:
@@ -324,75 +262,94 @@ class Host:
         symbol, timeframe = info.symbols[0], info.timeframe
         strategy = self._strategy(row, symbol, timeframe)
         instrument = backtest_instrument("paper", symbol)
-        exchange = self._venue(account, instrument)
-        assert isinstance(exchange, SimulatedVenue)
-        venue: SimulatedVenue = exchange
         candles = self._candles(symbol, timeframe)
         if len(candles) == 0:
             raise ConfigError(
                 f"no {timeframe} candles of {symbol} on {self.data_exchange} in the replay window"
             )
-        path = venue_path(self.settings.data_dir, row.id)
-        stored = VenueFile.read(path, row.id)
-        resume: PaperCheckpoint | None = None
-        if stored is not None:
-            index = int(np.searchsorted(candles.ts, stored.next_ts, "left"))
-            resume = PaperCheckpoint(index, stored.strategy_state, stored.venue_state)
-            outcome.resumed_at = index
+        venue = DurableVenue(
+            self._venue(account, instrument),
+            venue_dir(self.settings.data_dir, row.id),
+            fsync=self.settings.paper_fsync,
+        )
+        try:
+            venue.load()
+            outcome.venue, outcome.candles = venue, len(candles)
+            await self._run_on(
+                row, info, strategy, venue, instrument, candles, saved, stop, outcome
+            )
+        finally:
+            await venue.close()
+
+    async def _run_on(
+        self,
+        row: BotRow,
+        info: BotInfo,
+        strategy: Strategy[Any],
+        venue: DurableVenue,
+        instrument: Instrument,
+        candles: CandleArrays,
+        saved: SavedState | None,
+        stop: asyncio.Event,
+        outcome: BotOutcome,
+    ) -> None:
+        symbol, timeframe = instrument.symbol, info.timeframe
+        key = bot_key(row.account_id, row.id)
+        manager = OrderManager(
+            self.db,
+            venue,
+            row.account_id,
+            row.id,
+            re.compile(rf"[a-z]{key}"),
+            adopt_pattern=rf"[a-z]{key}[0-9a-z]*",
+        )
+        outcome.reconciled = await manager.reconcile([symbol])
+        resume = self._resume_point(row, venue, candles, timeframe, saved)
+        if resume is not None:
+            outcome.resumed_at = resume.next_index
             log.info(
-                "bot %s (%s) resumed at candle %d of %d", row.name, row.id, index, len(candles)
+                "bot %s (%s) resumed at candle %d of %d",
+                row.name,
+                row.id,
+                resume.next_index,
+                len(candles),
             )
         else:
-            if saved is not None:
-                log.warning(
-                    "bot %s (%s): its paper venue has no record (%s), so it starts afresh "
-                    "without its saved strategy state %d",
-                    row.name,
-                    row.id,
-                    path,
-                    saved.seq,
-                )
             log.info("bot %s (%s) started at candle 0 of %d", row.name, row.id, len(candles))
-        outcome.venue, outcome.candles = venue, len(candles)
         close_ts = candles.ts.astype(np.int64) + timeframe_ms(timeframe)
-        last = saved.state if saved is not None else None
-        saver = _StateSaver(self._write, row.id, last, self.state_every_s)
 
-        # A faulted strategy saves nothing (run_paper's checkpoints then hold {}): its last
-        # non-empty state is what a restart after `stop` + `start` should load.
-        kept: list[dict[str, Any] | None] = [resume.strategy_state if resume else None]
-
-        def next_ts(i: int) -> int:
+        def feed_ts(i: int) -> int:
             return int(candles.ts[i]) if i < len(candles) else int(close_ts[-1])
 
-        def checkpoint(point: PaperCheckpoint) -> None:
-            VenueFile(
-                row.id, next_ts(point.next_index), point.venue_state, point.strategy_state
-            ).write(path)
-            if point.strategy_state:
-                kept[0] = point.strategy_state
-            saver.offer(point.strategy_state)
+        last_reconcile = [time.monotonic()]
 
-        try:
-            run = await run_paper(
-                strategy,
-                exchange,
-                instrument,
-                candles,
-                timeframe,
-                bot=info,
-                speed=self.speed,
-                resume=resume,
-                stop=stop,
-                checkpoint=checkpoint,
-            )
-            good = kept[0]
-            if run.state is BotState.FAULTED and good is not None:
-                final = run.checkpoint
-                VenueFile(row.id, next_ts(final.next_index), final.venue_state, good).write(path)
-                saver.offer(good)
-        finally:
-            await saver.close()
+        async def checkpoint(point: PaperCheckpoint) -> None:
+            if point.faulted:
+                return  # the last good state stays the one to resume from
+            async with self.db.transaction() as s:
+                await states.save_state(
+                    s, row.id, point.strategy_state, feed_ts=feed_ts(point.next_index)
+                )
+                await states.prune_states(s, row.id, keep=KEEP_STATES)
+            failpoint("state.saved")
+            if time.monotonic() - last_reconcile[0] >= self.reconcile_every_s:
+                last_reconcile[0] = time.monotonic()
+                await manager.reconcile([symbol])
+
+        run = await run_paper(
+            strategy,
+            venue,
+            instrument,
+            candles,
+            timeframe,
+            bot=info,
+            speed=self.speed,
+            resume=resume,
+            stop=stop,
+            checkpoint=checkpoint,
+            journal=manager,
+            save_venue=False,
+        )
         outcome.run, outcome.next_index = run, run.checkpoint.next_index
         where = f"candle {run.checkpoint.next_index} of {len(candles)}"
         if run.state is BotState.FAULTED:
@@ -406,6 +363,34 @@ class Host:
         else:
             outcome.status = "stopped"
             log.info("bot %s (%s) stopped at %s; it resumes there", row.name, row.id, where)
+
+    def _resume_point(
+        self,
+        row: BotRow,
+        venue: DurableVenue,
+        candles: CandleArrays,
+        timeframe: str,
+        saved: SavedState | None,
+    ) -> PaperCheckpoint | None:
+        """Where the bot's feed resumes: after the last candle its saved state had handled; or,
+        with no feed position saved, after the last candle its venue matched (the strategy
+        then starts afresh on a venue that has traded: said in the log)."""
+        if saved is not None and saved.feed_ts is not None:
+            index = int(np.searchsorted(candles.ts, saved.feed_ts, "left"))
+            return PaperCheckpoint(index, saved.state, None)
+        if venue.last_close is None:
+            return None
+        closes = candles.ts.astype(np.int64) + timeframe_ms(timeframe)
+        index = int(np.searchsorted(closes, venue.last_close, "right"))
+        log.warning(
+            "bot %s (%s): no saved strategy state with a feed position; its venue has matched "
+            "candles up to %d, so the strategy starts afresh at candle %d",
+            row.name,
+            row.id,
+            venue.last_close,
+            index,
+        )
+        return PaperCheckpoint(index, {}, None)
 
     def _strategy(self, row: BotRow, symbol: str, timeframe: str) -> Strategy[Any]:
         cls = self.plugins.strategy_class(row.strategy)
@@ -450,7 +435,7 @@ class Host:
         """Store the bot's new state with an audit entry by the system, unless a command moved
         it meanwhile (the stored state is the wanted one: never overwritten here)."""
         try:
-            async with self._write() as s:
+            async with self.db.transaction() as s:
                 row = await bots.get_bot(s, bot_id)
                 if row is None or row.state is not BotStatus.RUNNING:
                     return

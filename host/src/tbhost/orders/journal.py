@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from tbsdk.model import Fill, Order, OrderIntent
+from tbsdk.model import Fill, Order, OrderIntent, Position
 
 __all__ = ["OrderJournal"]
 
@@ -16,8 +16,9 @@ __all__ = ["OrderJournal"]
 class OrderJournal(Protocol):
     """Durable record of a bot's orders. Each call returns once the record is committed.
 
-    ``before_submit`` runs before the intent goes to the exchange; if it raises, nothing is
-    sent. The other calls record what the exchange answered or reported since.
+        ``before_submit`` runs before the intent goes to the exchange; if it raises, nothing is
+        sent. The other calls record what the exchange answered or reported since (``on_position``:
+    a position as the venue reports it after a change).
     """
 
     async def before_submit(self, intent: OrderIntent) -> None: ...
@@ -27,3 +28,5 @@ class OrderJournal(Protocol):
     async def on_update(self, order: Order) -> None: ...
 
     async def on_fill(self, fill: Fill, order: Order) -> None: ...
+
+    async def on_position(self, position: Position) -> None: ...

@@ -58,6 +58,7 @@ from tbsdk.model import (
     RejectReason,
 )
 
+from ..faults import failpoint
 from ..storage import Database
 from ..storage._types import now_ms
 from ..storage.repos import orders as repo
@@ -157,17 +158,24 @@ class OrderManager:
         exchange: Exchange,
         account_id: str,
         bot_id: str,
-        prefix: str,
+        prefix: str | re.Pattern[str],
         *,
         adopt_pattern: re.Pattern[str] | str | None = None,
     ) -> None:
-        if not prefix:
+        if not prefix or (isinstance(prefix, re.Pattern) and not prefix.pattern):
             raise ValueError("an order manager needs a non-empty client id prefix")
         self.db, self.exchange = db, exchange
         self.account_id, self.bot_id, self.prefix = account_id, bot_id, prefix
         self.adopt_pattern = (
             re.compile(adopt_pattern) if isinstance(adopt_pattern, str) else adopt_pattern
         )
+
+    def _ours(self, client_order_id: str) -> bool:
+        """Whether the id carries this bot's prefix (a string it starts with, or a pattern
+        matching its start)."""
+        if isinstance(self.prefix, str):
+            return client_order_id.startswith(self.prefix)
+        return self.prefix.match(client_order_id) is not None
 
     # -- sending ------------------------------------------------------------------------------
     async def submit(self, intent: OrderIntent) -> Order:
@@ -304,9 +312,11 @@ class OrderManager:
     # -- OrderJournal ---------------------------------------------------------------------------
     async def before_submit(self, intent: OrderIntent) -> None:
         await self._store_intent(intent)
+        failpoint("orders.stored")
 
     async def after_submit(self, order: Order) -> None:
         await self.record(order, via="create")
+        failpoint("orders.recorded")
 
     async def on_update(self, order: Order) -> None:
         if order.status is _S.REJECTED and order.exchange_order_id is None:
@@ -332,6 +342,12 @@ class OrderManager:
 
     async def on_fill(self, fill: Fill, order: Order) -> None:
         await self.record_fill(fill, order)
+
+    async def on_position(self, position: Position) -> None:
+        async with self.db.transaction() as s:
+            await portfolio.save_position(
+                s, bot_id=self.bot_id, account_id=self.account_id, position=position
+            )
 
     # -- reconciliation -----------------------------------------------------------------------
     async def reconcile(self, symbols: Iterable[str]) -> ReconcileReport:
@@ -389,7 +405,7 @@ class OrderManager:
 
     async def _reconcile_unknown(self, venue: Order, report: ReconcileReport) -> None:
         cid = venue.client_order_id
-        if not cid.startswith(self.prefix):
+        if not self._ours(cid):
             return  # someone else's order
         async with self.db.transaction() as s:
             if await repo.get_order(s, self.account_id, cid) is not None:

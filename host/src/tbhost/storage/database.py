@@ -122,6 +122,7 @@ class Database:
             event.listen(self.engine.sync_engine, "connect", _sqlite_connect)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._sqlite_turns: asyncio.Lock | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -145,9 +146,26 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session in one transaction: committed at the end, rolled back on an error."""
-        async with self.sessions() as session, session.begin():
-            yield session
+        """A session in one transaction: committed at the end, rolled back on an error.
+
+        On SQLite, transactions take turns: one at a time in this process (an asyncio lock, so
+        waiting costs no pooled connection), and each takes the database's write lock as it
+        begins (BEGIN IMMEDIATE, waiting out other processes' writers up to the busy timeout).
+        A deferred transaction that reads, then writes after another connection committed, is
+        refused ("database is locked") whatever the timeout. Do not nest them."""
+        if self.backend != "sqlite":
+            async with self.sessions() as session, session.begin():
+                yield session
+            return
+        if self._sqlite_turns is None:
+            self._sqlite_turns = asyncio.Lock()
+        async with self._sqlite_turns, self.engine.connect() as conn:
+            conn.info["tbhost.begin"] = "BEGIN IMMEDIATE"
+            try:
+                async with AsyncSession(bind=conn, expire_on_commit=False) as s, s.begin():
+                    yield s
+            finally:
+                conn.info.pop("tbhost.begin", None)
 
     @asynccontextmanager
     async def connect(self) -> AsyncIterator[AsyncConnection]:
