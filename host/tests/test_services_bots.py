@@ -152,9 +152,10 @@ async def test_configure_merges_validates_and_audits(world: World) -> None:
     assert changed.config["rsi_length"] == 21
     assert changed.config["oversold"] == 25.0
     assert changed.timeframe == "4h"
+    assert changed.config["timeframe"] == "4h"  # the strategy's setting follows the bot's
     assert changed.config_hash != bot.config_hash
     [entry] = await _entries(world, action="bot.configure")
-    assert entry.details["settings"] == {"oversold": 25.0}
+    assert entry.details["settings"] == {"oversold": 25.0, "timeframe": "4h"}
     assert entry.details["config_hash"] == {"from": bot.config_hash, "to": changed.config_hash}
     with pytest.raises(InvalidConfig, match="overbought"):
         await world.bots.configure(world.trader, bot.id, settings={"oversold": 90})

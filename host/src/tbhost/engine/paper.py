@@ -98,6 +98,7 @@ async def run_paper(
     limits: RiskLimits | None = None,
     journal: OrderJournal | None = None,
     save_venue: bool = True,
+    known_venue: Exchange | None = None,
 ) -> PaperRun:
     """Run ``strategy`` on ``candles`` from index ``start`` (or ``resume``), one candle per
     ``timeframe / speed`` of wall time (``speed=inf``: no waiting), until the candles end or
@@ -106,7 +107,9 @@ async def run_paper(
     ``journal`` (an order manager) stores every intent before it is sent, and what follows.
     ``checkpoint`` may be a coroutine function: the run waits for it before the next candle.
     ``save_venue=False``: checkpoints leave the venue's state out (a venue that keeps its own
-    state durably, :class:`~tbhost.live.durable_venue.DurableVenue`)."""
+    state durably, :class:`~tbhost.live.durable_venue.DurableVenue`). ``known_venue``: the
+    venue as the resumed strategy state knew it, when the venue has moved on since (its
+    positions and open orders are what the bot starts with; default ``exchange``)."""
     if not isinstance(exchange, SimulatedVenue):
         raise ConfigError(f"exchange {exchange.name!r} cannot replay candles: use paper")
     if speed <= 0:
@@ -129,7 +132,7 @@ async def run_paper(
         # Candles already replayed (or before the start) are history, not events.
         replay.skip(start - 1, start)
     ctx.equity_value = exchange.equity(replay.currency)
-    await _adopt_venue(ctx, exchange, symbol)
+    await _adopt_venue(ctx, known_venue or exchange, symbol)
     await runner.start(
         resume.strategy_state if resume is not None and resume.strategy_state else None
     )
@@ -146,6 +149,8 @@ async def run_paper(
             if inspect.isawaitable(pending):
                 await pending
 
+    # Whatever on_start sent is covered by a checkpoint before the venue sees a candle.
+    await save(snapshot(start))
     wall0, sim0 = time.monotonic(), int(replay.close_ts[start - 1]) if start else None
     i = start
     while i < len(candles) and runner.active:

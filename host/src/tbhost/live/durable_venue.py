@@ -96,6 +96,7 @@ class DurableVenue(Exchange):
         """Operations applied since the venue was created (the log's sequence numbers)."""
         self._since_snapshot = 0
         self._log: IO[str] | None = None
+        self._before_last_candle: dict[str, Any] | None = None
 
     # -- files --------------------------------------------------------------------------------
     @property
@@ -129,7 +130,7 @@ class DurableVenue(Exchange):
             self.sim.restore_state(data["venue_state"])
             self.last_close, base = data["last_close"], int(data["ops"])
         self.ops = base
-        replayed = 0
+        pending: list[dict[str, Any]] = []
         if self.log_path.is_file():
             for line in self.log_path.read_text().splitlines():
                 try:
@@ -137,13 +138,28 @@ class DurableVenue(Exchange):
                 except json.JSONDecodeError:
                     log.warning("paper venue %s: dropped a torn last operation", self.directory)
                     break
-                if int(op["n"]) <= base:
-                    continue  # already in the snapshot (killed before the log was cut)
-                self._apply(op, replaying=True)
-                self.ops = int(op["n"])
-                replayed += 1
+                if int(op["n"]) > base:  # else in the snapshot (killed before the log was cut)
+                    pending.append(op)
+        last_candle = max((i for i, op in enumerate(pending) if op["op"] == "candle"), default=-1)
+        for i, op in enumerate(pending):
+            if i == last_candle:
+                self._before_last_candle = self.sim.save_state()
+            self._apply(op, replaying=True)
+            self.ops = int(op["n"])
+        replayed = len(pending)
         self._since_snapshot = replayed
         log.debug("paper venue %s: %d operation(s) replayed", self.directory, replayed)
+
+    def before_last_candle(self) -> Exchange:
+        """The venue as it stood before it matched its last candle (read-only use): what a bot
+        that had not seen that candle knew of its orders and positions. The venue itself if
+        its last candle is not in the log (then the bot had seen it)."""
+        if self._before_last_candle is None:
+            return self.inner
+        view = type(self.inner)(self.inner.config, self.inner.credentials)
+        assert isinstance(view, SimulatedVenue)
+        view.restore_state(self._before_last_candle)
+        return view
 
     def close_files(self) -> None:
         if self._log is not None:

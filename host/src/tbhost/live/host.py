@@ -304,7 +304,8 @@ class Host:
             adopt_pattern=rf"[a-z]{key}[0-9a-z]*",
         )
         outcome.reconciled = await manager.reconcile([symbol])
-        resume = self._resume_point(row, venue, candles, timeframe, saved)
+        resume = self._resume_point(row, venue, candles, saved)
+        seen_all = saved is not None and (saved.feed_ts or 0) >= (venue.last_close or 0)
         if resume is not None:
             outcome.resumed_at = resume.next_index
             log.info(
@@ -349,6 +350,7 @@ class Host:
             checkpoint=checkpoint,
             journal=manager,
             save_venue=False,
+            known_venue=None if seen_all else venue.before_last_candle(),
         )
         outcome.run, outcome.next_index = run, run.checkpoint.next_index
         where = f"candle {run.checkpoint.next_index} of {len(candles)}"
@@ -365,32 +367,23 @@ class Host:
             log.info("bot %s (%s) stopped at %s; it resumes there", row.name, row.id, where)
 
     def _resume_point(
-        self,
-        row: BotRow,
-        venue: DurableVenue,
-        candles: CandleArrays,
-        timeframe: str,
-        saved: SavedState | None,
+        self, row: BotRow, venue: DurableVenue, candles: CandleArrays, saved: SavedState | None
     ) -> PaperCheckpoint | None:
-        """Where the bot's feed resumes: after the last candle its saved state had handled; or,
-        with no feed position saved, after the last candle its venue matched (the strategy
-        then starts afresh on a venue that has traded: said in the log)."""
+        """Where the bot's feed resumes: after the last candle its saved state had handled; from
+        the first candle, afresh, when it has no saved state with a feed position (the venue
+        answers the candles it had already matched from its log, so none is matched twice)."""
         if saved is not None and saved.feed_ts is not None:
             index = int(np.searchsorted(candles.ts, saved.feed_ts, "left"))
             return PaperCheckpoint(index, saved.state, None)
-        if venue.last_close is None:
-            return None
-        closes = candles.ts.astype(np.int64) + timeframe_ms(timeframe)
-        index = int(np.searchsorted(closes, venue.last_close, "right"))
-        log.warning(
-            "bot %s (%s): no saved strategy state with a feed position; its venue has matched "
-            "candles up to %d, so the strategy starts afresh at candle %d",
-            row.name,
-            row.id,
-            venue.last_close,
-            index,
-        )
-        return PaperCheckpoint(index, {}, None)
+        if venue.last_close is not None:
+            log.warning(
+                "bot %s (%s): no saved strategy state with a feed position, yet its venue has "
+                "matched candles up to %d: the strategy starts afresh from the first candle",
+                row.name,
+                row.id,
+                venue.last_close,
+            )
+        return None
 
     def _strategy(self, row: BotRow, symbol: str, timeframe: str) -> Strategy[Any]:
         cls = self.plugins.strategy_class(row.strategy)

@@ -32,16 +32,31 @@ StrategyLookup = Callable[[str], type[Strategy[Any]]]
 
 
 def validate_settings(
-    lookup: StrategyLookup, strategy: str, settings: Mapping[str, Any]
+    lookup: StrategyLookup,
+    strategy: str,
+    settings: Mapping[str, Any],
+    *,
+    symbols: Sequence[str] = (),
+    timeframe: str | None = None,
 ) -> dict[str, Any]:
     """The strategy's config validated from ``settings``, as the JSON snapshot to store
-    (defaults filled in, so every later decision uses exactly what was validated)."""
+    (defaults filled in, so every later decision uses exactly what was validated).
+
+    A one-symbol bot's ``symbols`` and ``timeframe`` fill the config's ``symbol`` and
+    ``timeframe`` fields where it has them, as the host does when it runs the bot: the bot's
+    own values win over the settings'."""
     try:
         cls = lookup(strategy)
     except ConfigError as exc:
         raise InvalidConfig(exc.message, ("strategy",)) from exc
+    values = dict(settings)
+    declared = cls.config_class.model_fields
+    if len(symbols) == 1 and "symbol" in declared:
+        values["symbol"] = symbols[0]
+    if timeframe is not None and "timeframe" in declared:
+        values["timeframe"] = timeframe
     try:
-        config = cls.config_class.model_validate(dict(settings))
+        config = cls.config_class.model_validate(values)
     except ValidationError as exc:
         fields: list[str] = []
         problems: list[str] = []
@@ -115,7 +130,9 @@ class BotService:
         wanted = _check_shape(symbols, timeframe)
         if not name.strip():
             raise InvalidConfig("a bot needs a name", ("name",))
-        config = validate_settings(self._lookup, strategy, settings)
+        config = validate_settings(
+            self._lookup, strategy, settings, symbols=wanted, timeframe=timeframe
+        )
         async with self._db.transaction() as s:
             await _claim_symbols(s, account_id, wanted, bot_id=None)
             with translated():
@@ -167,7 +184,13 @@ class BotService:
                 symbols if symbols is not None else row.symbols, timeframe or row.timeframe
             )
             base: dict[str, Any] = {} if replace else dict(row.config)
-            config = validate_settings(self._lookup, row.strategy, {**base, **(settings or {})})
+            config = validate_settings(
+                self._lookup,
+                row.strategy,
+                {**base, **(settings or {})},
+                symbols=wanted,
+                timeframe=timeframe or row.timeframe,
+            )
             if symbols is not None:
                 await _claim_symbols(s, row.account_id, wanted, bot_id=row.id)
             before = row.config_hash
