@@ -13,8 +13,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "backtest": ("tbhost.cli.backtest_cmd:backtest", "Backtest a strategy on stored candles."),
     "paper": ("tbhost.cli.paper_cmd:paper", "Run a paper bot on replayed candles, resumable."),
     "db": ("tbhost.cli.db_cmd:db", "Migrate and check the SQL database."),
-    "accounts": ("tbhost.cli.bots_cmd:accounts", "Add and list exchange accounts."),
-    "bots": ("tbhost.cli.bots_cmd:bots", "Create, start, pause, stop and list bots."),
+    "accounts": ("tbhost.cli.accounts_cmd:accounts", "Add, list and remove exchange accounts."),
+    "bots": ("tbhost.cli.bots_cmd:bots", "Create, configure, run, show, close and delete bots."),
+    "orders": ("tbhost.cli.records_cmd:orders", "List stored orders (filters, pages)."),
+    "fills": ("tbhost.cli.records_cmd:fills", "List stored fills (filters, pages)."),
+    "positions": ("tbhost.cli.records_cmd:positions", "List the bots' open positions."),
+    "trades": ("tbhost.cli.records_cmd:trades", "List closed round-trip trades (filters, pages)."),
+    "pnl": ("tbhost.cli.records_cmd:pnl", "Realised PnL per bot, exact."),
+    "users": ("tbhost.cli.users_cmd:users", "Add, list, change the role of and disable users."),
+    "tokens": ("tbhost.cli.users_cmd:tokens", "Create, list and revoke API tokens."),
+    "audit": ("tbhost.cli.audit_cmd:audit", "List the audit log: every change and who made it."),
     "run": ("tbhost.cli.run_cmd:run", "Run every bot stored as running, until stopped."),
 }
 

@@ -27,6 +27,7 @@ from .views import (
     Item,
     Page,
     PnlSummary,
+    StrategySnapshot,
     Token,
     User,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "QueryService",
     "ServiceError",
     "StrategyLookup",
+    "StrategySnapshot",
     "Token",
     "User",
     "UserService",

@@ -13,11 +13,11 @@ from tbsdk.model import Fill, Order, OrderStatus, Position, Trade
 
 from ..storage import Database
 from ..storage.models import TradeRow
-from ..storage.repos import orders, portfolio
+from ..storage.repos import orders, portfolio, states
 from ..storage.repos._common import MAX_LIMIT
 from ._common import require_bot
 from .access import Action, Actor, authorize
-from .views import Item, Page, PnlSummary
+from .views import Item, Page, PnlSummary, StrategySnapshot
 
 __all__ = ["QueryService"]
 
@@ -208,6 +208,17 @@ class QueryService:
         if wanted is not None and wanted not in by_bot:
             by_bot[wanted] = []
         return [_summary(bot, rows) for bot, rows in sorted(by_bot.items())]
+
+    async def strategy_state(self, actor: Actor, bot: str) -> StrategySnapshot | None:
+        """The bot's latest saved strategy state (``bot``: id or name, deleted bots too);
+        ``None`` when it never saved one (it has not run yet)."""
+        authorize(actor, Action.TRADING_READ)
+        async with self._db.transaction() as s:
+            row = await require_bot(s, bot, include_deleted=True)
+            saved = await states.latest_state(s, row.id)
+        if saved is None:
+            return None
+        return StrategySnapshot(row.id, saved.seq, saved.created_at, saved.feed_ts, saved.state)
 
 
 def _summary(bot_id: str, rows: list[TradeRow]) -> PnlSummary:

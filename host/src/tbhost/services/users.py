@@ -10,7 +10,7 @@ from ..storage.models import Role, UserRow
 from ..storage.repos import tokens, users
 from ._common import record, translated
 from .access import Action, Actor, authorize
-from .errors import Conflict, Forbidden
+from .errors import Conflict, Forbidden, NotFound
 from .views import IssuedToken, Token, User
 
 __all__ = ["UserService"]
@@ -145,6 +145,16 @@ class UserService:
             with translated():
                 await users.require_user(s, user_id)
             return [Token.of(r) for r in await tokens.list_tokens(s, user_id)]
+
+    async def get(self, actor: Actor, user: str) -> User:
+        """A user by id or, failing that, by username (what people type), disabled ones
+        included: the CLI names users, the other methods take their id."""
+        authorize(actor, Action.USER_READ)
+        async with self._db.transaction() as s:
+            row = await users.get_user(s, user) or await users.get_user_by_name(s, user)
+        if row is None:
+            raise NotFound(f"no user {user!r}")
+        return User.of(row)
 
     # Last: a method named ``list`` would shadow the builtin in the annotations below it.
     async def list(self, actor: Actor) -> list[User]:

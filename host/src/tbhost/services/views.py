@@ -32,6 +32,7 @@ __all__ = [
     "Item",
     "Page",
     "PnlSummary",
+    "StrategySnapshot",
     "Token",
     "User",
 ]
@@ -231,3 +232,16 @@ class PnlSummary:
     @property
     def gross_pnl(self) -> Decimal:
         return self.net_pnl + self.fees
+
+
+@dataclass(frozen=True)
+class StrategySnapshot:
+    """The latest saved state of a bot's strategy: what a restart resumes from. ``seq``
+    counts the bot's snapshots (1, 2, ...); ``feed_ts`` is the open time of the first candle
+    the strategy had not handled yet (``None`` when not recorded)."""
+
+    bot_id: str
+    seq: int
+    saved_at: int
+    feed_ts: int | None
+    state: dict[str, Any]
