@@ -13,13 +13,14 @@ export UV_PYTHON_DOWNLOADS := never
 setup: $(if $(findstring .tools,$(UV)),.tools/bin/uv)
 	$(UV) sync --all-packages --locked --quiet
 
-# The main job on embedded defaults: the installed plugins, then a backtest of the example
-# strategy on the bundled real BTC/USDT candles through the engine and the paper exchange,
-# with an HTML report and a chart.
+# The main job on embedded defaults: the installed plugins, then the host with a demo database
+# (SQLite), a paper account and a HYPERRSI and a GRID bot trading a replay of the bundled real
+# BTC/USDT one-minute candles, then a backtest of the example strategy with an HTML report.
 run: setup
 	$(UV) run tbhost plugins
-	$(UV) run tbhost backtest rsi_reversal --symbol BTC/USDT --timeframe 1h \
-	    --fee 0.0005 --maker-fee 0.0005 \
+	$(UV) run tbhost --data-dir .tbhost run --demo
+	$(UV) run tbhost --data-dir .tbhost backtest rsi_reversal --symbol BTC/USDT --timeframe 1h \
+	    --fee 0.0005 --maker-fee 0.0005 --no-progress \
 	    --html .tbhost/backtest.html --plot .tbhost/backtest.png
 
 test: setup
