@@ -1,4 +1,5 @@
-"""Order commands a strategy queues through its context, in call order.
+"""Commands a strategy queues through its context, in call order: orders, leverage, and
+backtests for the host's backtest service.
 
 The host carries them out after the handler returns; ``tbsdk.testing`` records them instead.
 """
@@ -7,10 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from .model import MarginMode, OrderIntent
 
-__all__ = ["Cancel", "Command", "Replace", "SetLeverage", "Submit"]
+__all__ = ["Cancel", "Command", "Replace", "RequestBacktest", "SetLeverage", "Submit"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,5 +50,20 @@ class SetLeverage:
     ts: int
 
 
-Command = Submit | Cancel | Replace | SetLeverage
+@dataclass(frozen=True, slots=True)
+class RequestBacktest:
+    """``ctx.request_backtest(request_id, symbol, settings, start, end)`` was called at ``ts``.
+
+    .. versionadded:: 1.0
+    """
+
+    request_id: str
+    symbol: str
+    settings: dict[str, Any]
+    start: int
+    end: int
+    ts: int
+
+
+Command = Submit | Cancel | Replace | SetLeverage | RequestBacktest
 """A command a strategy queued."""

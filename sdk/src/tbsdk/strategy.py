@@ -21,6 +21,7 @@ from pydantic import ConfigDict
 
 from .info import BotInfo, RunMode
 from .model import (
+    BacktestDone,
     Balance,
     CandleArrays,
     CandleClosed,
@@ -130,6 +131,15 @@ class StrategyContext(ABC):
     def instrument(self, symbol: str) -> Instrument:
         """Exchange rules for ``symbol``: ticks, lot step, minimum size and notional."""
 
+    def markets(self) -> list[Instrument]:
+        """Every instrument the bot's account can trade, in symbol order: the universe a
+        strategy that chooses its own symbols picks from (e.g. a rotation). Other bots on the
+        same account are not visible here. The default lists the bot's own symbols.
+
+        .. versionadded:: 1.0
+        """
+        return [self.instrument(symbol) for symbol in sorted(self.bot.symbols)]
+
     # -- account -----------------------------------------------------------------------------
     @property
     @abstractmethod
@@ -179,6 +189,27 @@ class StrategyContext(ABC):
 
         .. versionadded:: 1.0
         """
+
+    def request_backtest(
+        self, request_id: str, symbol: str, settings: dict[str, Any], start: int, end: int
+    ) -> None:
+        """Ask the host's backtest service to backtest this strategy's own class, built from
+        ``settings``, on ``symbol`` over the window ``[start, end)`` (UTC ms: the stored candles
+        that open at or after ``start`` and close at or before ``end``) on a fresh simulated
+        account configured like the bot's. Candles closing after the time of the request are
+        never used, whatever ``end`` says: a backtest cannot look ahead. For ranking symbols by
+        a strategy's recent results.
+
+        The answer is a :class:`~tbsdk.model.BacktestDone` with the same ``request_id``,
+        delivered to :meth:`Strategy.on_backtest_done`, also when the backtest cannot run
+        (``error`` set). In a backtest it arrives before the next candle; in paper and live mode
+        when the backtest has finished (it runs beside the bot; a restart forgets requests in
+        flight, so ask again after one). A backtest run for the service cannot request
+        backtests itself. The default refuses: the host offers no backtest service.
+
+        .. versionadded:: 1.0
+        """
+        raise NotImplementedError(f"{type(self).__name__} offers no backtest service")
 
     @abstractmethod
     def set_timer(self, name: str, at: int) -> None:
@@ -268,6 +299,13 @@ class Strategy(ABC, Generic[C]):
 
     def on_timer(self, ctx: StrategyContext, event: TimerFired) -> None:
         """A timer armed with ``ctx.set_timer`` came due."""
+
+    def on_backtest_done(self, ctx: StrategyContext, event: BacktestDone) -> None:
+        """A backtest asked for with ``ctx.request_backtest`` finished (or failed: see
+        ``event.error``).
+
+        .. versionadded:: 1.0
+        """
 
     def on_stop(self, ctx: StrategyContext, reason: StopReason) -> None:
         """Once, when the bot stops. Protective orders stay on the venue unless cancelled here."""

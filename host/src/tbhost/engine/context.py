@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple, Protocol
 
 from tbsdk import BotInfo, ConfigError, RunMode, StrategyContext
-from tbsdk.commands import Cancel, Command, Replace, SetLeverage, Submit
+from tbsdk.commands import Cancel, Command, Replace, RequestBacktest, SetLeverage, Submit
 from tbsdk.model import (
     Balance,
     CandleArrays,
@@ -220,3 +220,20 @@ class BotContext(StrategyContext):
     def signal(self, name: str, **data: Any) -> None:
         if self._on_signal is not None:
             self._on_signal(name, data)
+
+    # -- universe and backtest service (ranking, :mod:`.ranking`) ---------------------------
+    def markets(self) -> list[Instrument]:
+        return [self._instruments[symbol] for symbol in sorted(self._instruments)]
+
+    def request_backtest(
+        self, request_id: str, symbol: str, settings: dict[str, Any], start: int, end: int
+    ) -> None:
+        # An unknown symbol is answered by the service with an error, not raised here.
+        self.commands.append(
+            RequestBacktest(request_id, symbol, dict(settings), start, end, self.now())
+        )
+
+    @property
+    def market_data(self) -> MarketData:
+        """Where this bot's candles come from; the backtest service reads stored ones."""
+        return self._market

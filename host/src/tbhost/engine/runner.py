@@ -15,9 +15,10 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from tbsdk import Exchange, Strategy
-from tbsdk.commands import Cancel, Command, SetLeverage, Submit
+from tbsdk.commands import Cancel, Command, RequestBacktest, SetLeverage, Submit
 from tbsdk.errors import InsufficientFunds, InvalidOrder, OrderNotFound, TbError
 from tbsdk.model import (
+    BacktestDone,
     CandleClosed,
     Event,
     FillEvent,
@@ -38,6 +39,7 @@ from .risk import RiskLimits, check_limits
 if TYPE_CHECKING:
     from ..orders.journal import OrderJournal
     from ..plugins import PluginHost
+    from .ranking import BacktestService
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +72,11 @@ class BotRunner:
         self.state = BotState.CREATED
         self.fault: str | None = None
         self.last_price: dict[str, Decimal] = {}
-        self._pending: deque[Event] = deque()
+        self._pending: deque[Event | BacktestDone] = deque()
         self.commands_run = 0
         """Commands carried out so far: a replay checkpoints after a candle that ran any."""
+        self.backtests: BacktestService | None = None
+        """Runs ``ctx.request_backtest`` (:mod:`.ranking`); built at the first request."""
 
     @property
     def active(self) -> bool:
@@ -135,7 +139,7 @@ class BotRunner:
                 return
             await self._dispatch(self._pending.popleft())
 
-    async def _dispatch(self, event: Event) -> None:
+    async def _dispatch(self, event: Event | BacktestDone) -> None:
         ctx, strat = self.ctx, self.strategy
         if isinstance(event, CandleClosed):
             self.last_price[event.symbol] = event.candle.close
@@ -165,6 +169,8 @@ class BotRunner:
         elif isinstance(event, Tick):
             self.last_price[event.symbol] = event.price
             self._call(strat.on_tick, ctx, event)
+        elif isinstance(event, BacktestDone):
+            self._call(strat.on_backtest_done, ctx, event)
 
     async def _execute(self, command: Command) -> None:
         self.commands_run += 1
@@ -174,6 +180,15 @@ class BotRunner:
             await self._cancel(command.client_order_id)
         elif isinstance(command, SetLeverage):
             await self._set_leverage(command)
+        elif isinstance(command, RequestBacktest):
+            # Answered by a BacktestDone: at once in a backtest, when done in paper and live.
+            if self.backtests is None:
+                from .ranking import BacktestService  # it runs backtests: imports this module
+
+                self.backtests = BacktestService.for_bot(
+                    self.strategy, ctx=self.ctx, exchange=self.exchange
+                )
+            await self.backtests.run(command, self._pending.append)
         elif command.new.type.is_trigger:
             # A protective stop is replaced place-then-cancel: never a moment without one.
             if await self._submit(command.new):

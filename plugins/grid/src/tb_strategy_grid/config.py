@@ -190,10 +190,13 @@ class GridConfig(StrategyConfig):
     )
     symbol_mode: SymbolMode = Field(
         default=SymbolMode.FIXED,
-        description="'fixed': run the listed symbols ('rotation' is not available yet).",
+        description="'fixed': run the listed symbols; 'rotation' (adaptive): run the best-ranked "
+        "symbols of the account, up to max_active_symbols.",
     )
     symbols: tuple[str, ...] = Field(
-        default=(), description="Adaptive, fixed: the symbols to run (default: 'symbol')."
+        default=(),
+        description="Adaptive, fixed: the symbols to run (default: 'symbol'); rotation: the "
+        "first one sets the market type and quote currency of the rotated symbols.",
     )
     max_active_symbols: int = Field(
         default=5, ge=1, le=20, description="Concurrent symbols in rotation."
@@ -263,10 +266,10 @@ class GridConfig(StrategyConfig):
     # -- cross-field rules -----------------------------------------------------------------------
     @model_validator(mode="after")
     def _check(self) -> GridConfig:
-        if self.symbol_mode is SymbolMode.ROTATION:
+        if self.symbol_mode is SymbolMode.ROTATION and self.mode.is_classic:
             raise ValueError(
-                "symbol_mode = rotation is not available in this version: it needs a backtest "
-                "service the host does not offer yet; use symbol_mode = fixed with symbols"
+                f"symbol_mode = rotation is not available in this version with mode = "
+                f"{self.mode.value}: it rotates adaptive grids only; use mode = adaptive"
             )
         if self.mode.is_classic:
             self._check_classic()

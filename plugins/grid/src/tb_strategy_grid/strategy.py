@@ -2,8 +2,10 @@
 
 The strategy object only routes: each event goes to the engine of its symbol (timers by their
 ``<sym3>:`` prefix), and the persisted state wraps the engines' states with the settings
-snapshot, their hash and ``bot6``. The modes themselves live in
-:class:`~tb_strategy_grid.classic.ClassicEngine` and ``tb_strategy_grid.adaptive``.
+snapshot, their hash and ``bot6``. With ``symbol_mode = rotation`` a
+:class:`~tb_strategy_grid.rotator.Rotator` decides which symbols have an engine (§4.10). The
+modes themselves live in :class:`~tb_strategy_grid.classic.ClassicEngine` and
+``tb_strategy_grid.adaptive``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from tbsdk import JsonState, Strategy, StrategyConfig, StrategyContext
 from tbsdk.errors import ConfigError
 from tbsdk.ids import bot_key
 from tbsdk.model import (
+    BacktestDone,
     CandleArrays,
     CandleClosed,
     FillEvent,
@@ -29,9 +32,11 @@ from tbsdk.model import (
 )
 
 from .classic import ClassicEngine
-from .config import GridConfig, SignalMode
+from .config import GridConfig, SignalMode, SymbolMode
 from .engine import SymbolEngine
 from .ids import symbol_key
+from .rotation import Rotation
+from .rotator import REFRESH_TIMER, Rotator
 
 __all__ = ["SCHEMA_VERSION", "Grid"]
 
@@ -74,6 +79,9 @@ class Grid(Strategy[GridConfig]):
         self._saved_engines: dict[str, JsonState] = {}
         self._saved_hash: str | None = None
         self._saved_completed: list[str] = []
+        self.rotator: Rotator | None = None
+        """Runs ``symbol_mode = rotation`` (adaptive), built in ``on_start``."""
+        self._saved_rotation: JsonState | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
     def on_start(self, ctx: StrategyContext) -> None:
@@ -95,6 +103,12 @@ class Grid(Strategy[GridConfig]):
                 "orders) continues; changed exit and stop settings apply from now on",
             )
         self._saved_hash = new_hash
+        if self.config.symbol_mode is SymbolMode.ROTATION:
+            saved = self._saved_rotation
+            state = Rotation() if saved is None else Rotation.from_json(saved)
+            self.rotator = Rotator(self, state)
+            self.rotator.on_start(ctx, INTRABAR_MIN_INTERVAL_S)
+            return
         for symbol in self._symbols(ctx):
             engine = self._build_engine(symbol, bot6)
             saved = self._saved_engines.get(symbol)
@@ -129,6 +143,37 @@ class Grid(Strategy[GridConfig]):
         engine_class = cast(Any, _adaptive_engine_class())
         return cast(SymbolEngine, engine_class(self.config, symbol, bot6))
 
+    # -- engines started by rotation --------------------------------------------------------
+    def subscriptions_of(self, symbol: str) -> list[tuple[str, int]]:
+        """``(timeframe, warmup)`` pairs an engine of ``symbol`` needs."""
+        assert self.bot6 is not None
+        return self._build_engine(symbol, self.bot6).subscriptions()
+
+    def new_engine(self, symbol: str) -> SymbolEngine:
+        """An engine for ``symbol`` (its saved state loaded), routed from now on; the caller
+        starts it. A symbol that completed before gets a fresh grid whose ids continue."""
+        assert self.bot6 is not None
+        previous = self.engines.get(symbol)
+        saved = previous.save_state() if previous is not None else self._saved_engines.get(symbol)
+        engine = self._build_engine(symbol, self.bot6)
+        if saved is not None and saved.get("completed"):
+            # Reused client ids would name the old grid's orders (grid spec §2: never reused).
+            cast(Any, engine).desk.seq = int(saved["seq"])
+        elif saved is not None:
+            engine.load_state(saved)
+        self.engines[symbol] = engine
+        self._by_key[symbol_key(symbol)] = engine
+        return engine
+
+    def drop_engine(self, symbol: str) -> None:
+        """Forget the engine of ``symbol`` (it could not start)."""
+        self.engines.pop(symbol, None)
+        self._by_key.pop(symbol_key(symbol), None)
+
+    def on_backtest_done(self, ctx: StrategyContext, event: BacktestDone) -> None:
+        if self.rotator is not None:
+            self.rotator.on_backtest_done(ctx, event)
+
     # -- routing -----------------------------------------------------------------------------
     def candle_filter(
         self, symbol: str, timeframe: str, candles: CandleArrays
@@ -142,32 +187,47 @@ class Grid(Strategy[GridConfig]):
         engine = self.engines.get(event.symbol)
         if engine is not None:
             engine.on_candle(ctx, event)
+            if self.rotator is not None:
+                self.rotator.after_event(ctx, engine)
 
     def on_tick(self, ctx: StrategyContext, event: Tick) -> None:
         engine = self.engines.get(event.symbol)
         if engine is not None:
             engine.on_tick(ctx, event)
+            if self.rotator is not None:
+                self.rotator.after_event(ctx, engine)
 
     def on_fill(self, ctx: StrategyContext, event: FillEvent) -> None:
         engine = self.engines.get(event.fill.symbol)
         if engine is not None:
             engine.on_fill(ctx, event)
+            if self.rotator is not None:
+                self.rotator.after_event(ctx, engine)
 
     def on_order_update(self, ctx: StrategyContext, event: OrderUpdate) -> None:
         engine = self.engines.get(event.order.intent.symbol)
         if engine is not None:
             engine.on_order_update(ctx, event)
+            if self.rotator is not None:
+                self.rotator.after_event(ctx, engine)
 
     def on_position_changed(self, ctx: StrategyContext, event: PositionChanged) -> None:
         engine = self.engines.get(event.position.symbol)
         if engine is not None:
             engine.on_position_changed(ctx, event)
+            if self.rotator is not None:
+                self.rotator.after_event(ctx, engine)
 
     def on_timer(self, ctx: StrategyContext, event: TimerFired) -> None:
+        if self.rotator is not None and event.name == REFRESH_TIMER:
+            self.rotator.refresh(ctx)
+            return
         key, sep, _ = event.name.partition(":")
         engine = self._by_key.get(key) if sep else None
         if engine is not None:
             engine.on_timer(ctx, event)
+            if self.rotator is not None:
+                self.rotator.after_event(ctx, engine)
 
     # -- persistence (grid spec §6) ----------------------------------------------------------
     def save_state(self) -> JsonState:
@@ -183,7 +243,14 @@ class Grid(Strategy[GridConfig]):
                 | {s for s, e in self.engines.items() if e.completed}
             ),
             "symbols": engines,
+            **self._rotation_state(),
         }
+
+    def _rotation_state(self) -> JsonState:
+        """Rotation's active and completed sets and ranking cache (grid spec §6), if any."""
+        if self.rotator is not None:
+            return {"rotation": self.rotator.state.to_json()}
+        return {} if self._saved_rotation is None else {"rotation": self._saved_rotation}
 
     def load_state(self, state: JsonState) -> None:
         version = state.get("schema_version")
@@ -196,3 +263,4 @@ class Grid(Strategy[GridConfig]):
         self._saved_hash = state.get("settings_hash")
         self._saved_engines = dict(state.get("symbols", {}))
         self._saved_completed = list(state.get("completed", []))
+        self._saved_rotation = state.get("rotation")

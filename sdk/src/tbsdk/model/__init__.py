@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .backtests import BacktestDone
 from .enums import (
     Liquidity,
     MarginMode,
@@ -38,6 +39,7 @@ from .portfolio import Balance, Direction, Position, Trade
 __all__ = [
     "ALLOWED_TRANSITIONS",
     "CLIENT_ORDER_ID_PATTERN",
+    "BacktestDone",
     "Balance",
     "Candle",
     "CandleArrays",

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..commands import Cancel, Command, Replace, SetLeverage, Submit
+from ..commands import Cancel, Command, Replace, RequestBacktest, SetLeverage, Submit
 from ..info import BotInfo, RunMode
 from ..model import (
     Balance,
@@ -40,6 +40,7 @@ __all__ = [
     "Command",
     "MemoryContext",
     "Replace",
+    "RequestBacktest",
     "SignalRecord",
     "Submit",
     "Subscription",
@@ -178,6 +179,11 @@ class MemoryContext(StrategyContext):
         ]
 
     @property
+    def backtest_requests(self) -> list[RequestBacktest]:
+        """Every ``request_backtest`` call, in order."""
+        return [c for c in self._rec.commands if isinstance(c, RequestBacktest)]
+
+    @property
     def notifications(self) -> list[Notification]:
         """Every ``notify`` call, as the host would hand it to its notifiers."""
         return list(self._rec.notifications)
@@ -239,6 +245,10 @@ class MemoryContext(StrategyContext):
             have = sorted(self.instruments)
             raise LookupError(f"no instrument {symbol!r}; have {have}") from None
 
+    def markets(self) -> list[Instrument]:
+        """Every instrument of :attr:`instruments`, in symbol order."""
+        return [self.instruments[symbol] for symbol in sorted(self.instruments)]
+
     @property
     def position_mode(self) -> PositionMode:
         return self._position_mode
@@ -281,6 +291,15 @@ class MemoryContext(StrategyContext):
     ) -> None:
         self.instrument(symbol)
         self._rec.commands.append(SetLeverage(symbol, Decimal(leverage), margin_mode, self._now))
+
+    def request_backtest(
+        self, request_id: str, symbol: str, settings: dict[str, Any], start: int, end: int
+    ) -> None:
+        """Recorded as a :class:`~tbsdk.commands.RequestBacktest` command; nothing runs. The
+        test answers with :func:`~tbsdk.testing.dispatch` of a ``BacktestDone``."""
+        self._rec.commands.append(
+            RequestBacktest(request_id, symbol, dict(settings), start, end, self._now)
+        )
 
     def set_timer(self, name: str, at: int) -> None:
         self.timers[name] = at

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..info import BotInfo
 from ..model import (
+    BacktestDone,
     Balance,
     CandleArrays,
     CandleClosed,
@@ -54,7 +55,7 @@ class RunResult:
     """``save_state()`` after the run."""
 
 
-def dispatch(strategy: Strategy[Any], ctx: MemoryContext, event: Event) -> None:
+def dispatch(strategy: Strategy[Any], ctx: MemoryContext, event: Event | BacktestDone) -> None:
     """Deliver one event to the matching handler, then the order updates it caused.
 
     The context is kept in step first, as the host would: an ``OrderUpdate`` or ``FillEvent``
@@ -76,6 +77,8 @@ def dispatch(strategy: Strategy[Any], ctx: MemoryContext, event: Event) -> None:
             strategy.on_position_changed(ctx, event)
         case TimerFired():
             strategy.on_timer(ctx, event)
+        case BacktestDone():
+            strategy.on_backtest_done(ctx, event)
     _deliver_updates(strategy, ctx)
 
 
