@@ -161,6 +161,7 @@ def test_kill_9_at_any_moment_loses_and_doubles_nothing(tmp_path: Path) -> None:
         "tbhost",
         *_cli(state, "--speed", str(3600 * 700), "--state", str(state)),
     ]
+
     def progress_now() -> int:
         return int(json.loads(state.read_text())["next_index"]) if state.is_file() else 0
 
