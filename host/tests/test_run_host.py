@@ -23,9 +23,9 @@ from tbhost.storage import Database
 from tbhost.storage.models import AuditRow, BotStatus
 from tbhost.storage.repos import bots as bot_repo
 from tbhost.storage.repos import states
-from tbsdk import StrategyContext
+from tbsdk import BotInfo, StrategyContext, hookimpl
 from tbsdk.groups import STRATEGIES
-from tbsdk.model import CandleClosed
+from tbsdk.model import CandleClosed, Fill, Instrument, Order, OrderIntent
 
 from .test_run_kit import (
     END,
@@ -225,3 +225,48 @@ async def test_a_strategy_that_raises_faults_its_bot_and_keeps_its_last_good_sta
     assert saved.state  # not the {} a faulted strategy leaves
     assert saved.feed_ts is not None
     assert saved.feed_ts <= ms("2023-02-01")  # from before the candle that raised
+
+
+class _Watcher:
+    """A hook plugin that records what the host tells it and vetoes large orders."""
+
+    TB_API_VERSION = "1.0"
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    @hookimpl
+    def tb_bot_started(self, bot: BotInfo) -> None:
+        self.calls.append(f"started {bot.name}")
+
+    @hookimpl
+    def tb_bot_stopped(self, bot: BotInfo, reason: str) -> None:
+        self.calls.append(f"stopped {bot.name} {reason}")
+
+    @hookimpl
+    def tb_fill(self, bot: BotInfo, fill: Fill, order: Order) -> None:
+        self.calls.append("fill")
+
+    @hookimpl
+    def tb_check_order(
+        self, bot: BotInfo, intent: OrderIntent, instrument: Instrument
+    ) -> str | None:
+        self.calls.append("check")
+        return None
+
+
+async def test_the_host_tells_hook_plugins_about_its_bots(
+    db: Database, db_url: URL, tmp_path: Path
+) -> None:
+    plugins = PluginHost.discover()
+    watcher = _Watcher()
+    plugins.register(watcher, "watcher")
+    bot, _ = await running_bot(db, "rsi")
+    outcome = (await _host(tmp_path, db_url, plugins=plugins).run())[bot.id]
+    assert outcome.status == "finished"
+    assert watcher.calls[0] == "started rsi"
+    assert watcher.calls[-1] == "stopped rsi finished"
+    assert outcome.venue is not None
+    fills = sum(1 for t in outcome.venue.trades()) * 2  # each round trip: an entry and an exit
+    assert watcher.calls.count("fill") == fills
+    assert watcher.calls.count("check") >= fills  # every order was checked before it went out

@@ -31,6 +31,7 @@ from .runner import BotRunner, BotState
 
 if TYPE_CHECKING:
     from ..orders.journal import OrderJournal
+    from ..plugins import PluginHost
 
 __all__ = ["PaperCheckpoint", "PaperRun", "run_paper"]
 
@@ -99,6 +100,7 @@ async def run_paper(
     journal: OrderJournal | None = None,
     save_venue: bool = True,
     known_venue: Exchange | None = None,
+    plugins: PluginHost | None = None,
 ) -> PaperRun:
     """Run ``strategy`` on ``candles`` from index ``start`` (or ``resume``), one candle per
     ``timeframe / speed`` of wall time (``speed=inf``: no waiting), until the candles end or
@@ -109,7 +111,9 @@ async def run_paper(
     ``save_venue=False``: checkpoints leave the venue's state out (a venue that keeps its own
     state durably, :class:`~tbhost.live.durable_venue.DurableVenue`). ``known_venue``: the
     venue as the resumed strategy state knew it, when the venue has moved on since (its
-    positions and open orders are what the bot starts with; default ``exchange``)."""
+    positions and open orders are what the bot starts with; default ``exchange``).
+    ``plugins``: the hook plugins told of the bot's start, stop, orders, fills and positions,
+    and asked to veto its orders (``tb_check_order``)."""
     if not isinstance(exchange, SimulatedVenue):
         raise ConfigError(f"exchange {exchange.name!r} cannot replay candles: use paper")
     if speed <= 0:
@@ -126,7 +130,7 @@ async def run_paper(
     ctx = BotContext(
         bot, RunMode.PAPER, clock, market, {symbol: instrument}, exchange.position_mode
     )
-    runner = BotRunner(strategy, ctx, exchange, limits=limits, journal=journal)
+    runner = BotRunner(strategy, ctx, exchange, plugins, limits=limits, journal=journal)
     replay = CandleReplay(runner, exchange, market, instrument, candles, timeframe, clock)
     if start > 0:
         # Candles already replayed (or before the start) are history, not events.

@@ -351,6 +351,7 @@ class Host:
             journal=manager,
             save_venue=False,
             known_venue=None if seen_all else venue.before_last_candle(),
+            plugins=self.plugins,
         )
         outcome.run, outcome.next_index = run, run.checkpoint.next_index
         where = f"candle {run.checkpoint.next_index} of {len(candles)}"
