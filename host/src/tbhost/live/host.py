@@ -49,6 +49,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tbsdk.errors import ConfigError, TbError
 from tbsdk.exchange import SimulatedVenue
@@ -79,7 +80,8 @@ __all__ = ["BotOutcome", "Host", "describe"]
 log = logging.getLogger("tbhost.host")
 
 KEEP_STATES = 10
-"""Strategy state snapshots kept per bot in the database (older ones are pruned)."""
+"""Strategy state snapshots kept per bot in the database (older ones are pruned every
+``KEEP_STATES`` snapshots, so between 10 and 19 are kept)."""
 
 
 @dataclass
@@ -267,11 +269,7 @@ class Host:
             raise ConfigError(
                 f"no {timeframe} candles of {symbol} on {self.data_exchange} in the replay window"
             )
-        venue = DurableVenue(
-            self._venue(account, instrument),
-            venue_dir(self.settings.data_dir, row.id),
-            fsync=self.settings.paper_fsync,
-        )
+        venue = self._durable(self._venue(account, instrument), row.id)
         try:
             venue.load()
             outcome.venue, outcome.candles = venue, len(candles)
@@ -302,6 +300,7 @@ class Host:
             row.id,
             re.compile(rf"[a-z]{key}"),
             adopt_pattern=rf"[a-z]{key}[0-9a-z]*",
+            buffered=True,
         )
         outcome.reconciled = await manager.reconcile([symbol])
         resume = self._resume_point(row, venue, candles, saved)
@@ -325,13 +324,16 @@ class Host:
         last_reconcile = [time.monotonic()]
 
         async def checkpoint(point: PaperCheckpoint) -> None:
-            if point.faulted:
-                return  # the last good state stays the one to resume from
-            async with self.db.transaction() as s:
-                await states.save_state(
+            async def save_state(s: AsyncSession) -> None:
+                seq = await states.save_state(
                     s, row.id, point.strategy_state, feed_ts=feed_ts(point.next_index)
                 )
-                await states.prune_states(s, row.id, keep=KEEP_STATES)
+                if seq % KEEP_STATES == 0:
+                    await states.prune_states(s, row.id, keep=KEEP_STATES)
+
+            # The candle's order records and the state after it, in one transaction; a
+            # faulted strategy's last good state stays the one to resume from.
+            await manager.flush(None if point.faulted else save_state)
             failpoint("state.saved")
             if time.monotonic() - last_reconcile[0] >= self.reconcile_every_s:
                 last_reconcile[0] = time.monotonic()
@@ -416,6 +418,12 @@ class Host:
                 "run yet, only simulated venues (paper) on a replay feed"
             )
         return venue
+
+    def _durable(self, venue: Exchange, bot_id: str) -> DurableVenue:
+        """The bot's paper venue made durable under ``data_dir/paper/<bot_id>/``."""
+        return DurableVenue(
+            venue, venue_dir(self.settings.data_dir, bot_id), fsync=self.settings.paper_fsync
+        )
 
     def _candles(self, symbol: str, timeframe: str) -> CandleArrays:
         """The stored candles to replay, found as ``tbhost backtest`` finds them."""

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -161,6 +161,7 @@ class OrderManager:
         prefix: str | re.Pattern[str],
         *,
         adopt_pattern: re.Pattern[str] | str | None = None,
+        buffered: bool = False,
     ) -> None:
         if not prefix or (isinstance(prefix, re.Pattern) and not prefix.pattern):
             raise ValueError("an order manager needs a non-empty client id prefix")
@@ -169,6 +170,12 @@ class OrderManager:
         self.adopt_pattern = (
             re.compile(adopt_pattern) if isinstance(adopt_pattern, str) else adopt_pattern
         )
+        self.buffered = buffered
+        """As a journal, keep what happened after a send (answers, updates, fills, positions)
+        until :meth:`flush`, which writes it in one transaction. Intents are still committed
+        before they are sent. The caller flushes before it checkpoints the bot, so a crash
+        loses only records that the restarted bot makes again (the venue replays them)."""
+        self._unwritten: list[Callable[[AsyncSession], Awaitable[object]]] = []
 
     def _ours(self, client_order_id: str) -> bool:
         """Whether the id carries this bot's prefix (a string it starts with, or a pattern
@@ -268,11 +275,14 @@ class OrderManager:
     async def record_fill(self, fill: Fill, order: Order) -> Order:
         """Store ``fill`` (once per trade id) and ``order``, the order's state after it."""
         async with self.db.transaction() as s:
-            added = await repo.add_fill(s, self.account_id, fill)
-            if added is None:
-                log.debug("fill %s of %s already stored", fill.trade_id, fill.client_order_id)
-            stored, _ = await self._advance(s, order, "fill")
-            return stored
+            return await self._add_fill(s, fill, order)
+
+    async def _add_fill(self, s: AsyncSession, fill: Fill, order: Order) -> Order:
+        added = await repo.add_fill(s, self.account_id, fill)
+        if added is None:
+            log.debug("fill %s of %s already stored", fill.trade_id, fill.client_order_id)
+        stored, _ = await self._advance(s, order, "fill")
+        return stored
 
     async def _advance(self, s: AsyncSession, order: Order, via: str) -> tuple[Order, bool]:
         """Move the stored row towards ``order``; return the stored order and whether it moved."""
@@ -314,9 +324,28 @@ class OrderManager:
         await self._store_intent(intent)
         failpoint("orders.stored")
 
-    async def after_submit(self, order: Order) -> None:
-        await self.record(order, via="create")
+    async def _write(self, step: Callable[[AsyncSession], Awaitable[object]]) -> None:
+        if self.buffered:
+            self._unwritten.append(step)
+            return
+        async with self.db.transaction() as s:
+            await step(s)
         failpoint("orders.recorded")
+
+    async def flush(self, then: Callable[[AsyncSession], Awaitable[object]] | None = None) -> None:
+        """Write the buffered records, then ``then`` (e.g. the bot's checkpoint), in one
+        transaction."""
+        steps = [*self._unwritten, *([then] if then is not None else [])]
+        if not steps:
+            return
+        async with self.db.transaction() as s:
+            for step in steps:
+                await step(s)
+        self._unwritten.clear()
+        failpoint("orders.recorded")
+
+    async def after_submit(self, order: Order) -> None:
+        await self._write(lambda s: self._advance(s, order, "create"))
 
     async def on_update(self, order: Order) -> None:
         if order.status is _S.REJECTED and order.exchange_order_id is None:
@@ -338,16 +367,17 @@ class OrderManager:
                         exc,
                     )
                     return
-        await self.record(order)
+        await self._write(lambda s: self._advance(s, order, "update"))
 
     async def on_fill(self, fill: Fill, order: Order) -> None:
-        await self.record_fill(fill, order)
+        await self._write(lambda s: self._add_fill(s, fill, order))
 
     async def on_position(self, position: Position) -> None:
-        async with self.db.transaction() as s:
-            await portfolio.save_position(
+        await self._write(
+            lambda s: portfolio.save_position(
                 s, bot_id=self.bot_id, account_id=self.account_id, position=position
             )
+        )
 
     # -- reconciliation -----------------------------------------------------------------------
     async def reconcile(self, symbols: Iterable[str]) -> ReconcileReport:
