@@ -100,3 +100,22 @@ def test_a_4h_chart_runs_on_1h_candles_with_its_1h_bb_timeframe(hr: Any) -> None
     entries = [o for o in table.orders if o.intent.tag == "entry"]
     assert entries
     assert all(o.created_at % four_hours == 0 for o in entries)
+
+
+def test_hedge_table_and_streaming_give_the_same_orders(hr: Any) -> None:
+    """With a hedge the table run sees the bars whose close reaches the hedge take-profit, as a
+    run that sees every candle does (§15.3 closes the hedge at market there): the same orders,
+    hedge market closes included."""
+    part = hr.candles(HOURLY).slice(0, 1500)
+    settings = {
+        "use_dual_side_entry": True,
+        "dual_side_entry_trigger": 2,
+        "pyramiding_value": "1",
+        "dual_side_entry_tp_trigger_type": "percent",
+    }
+    table = hr.run(part, "1h", settings, hedge=True)
+    stream = hr.run(part, "1h", settings, hedge=True, use_filter=False)
+    closes = [o for o in table.orders if o.intent.tag == "hedge_exit"]
+    assert closes, "the window must close a hedge at market"
+    assert _orders(hr, table) == _orders(hr, stream)
+    assert table.trades == stream.trades

@@ -8,12 +8,12 @@ entry, in that order); order events update the modelled position and its protect
 exactly.
 
 **Backtest speed** (``candle_filter``): the RSI, ATR and trend state of the whole chart series
-are computed once, vectorised (:mod:`.feed`); the mask holds the bars with an entry signal of
-either side and the bars where the trend state turns to ±2. Everything that depends on the
-position is planned after each event by :mod:`.wakeups` (every candle while trailing or
-exiting; a wake-up timer at the first bar that could touch an unplaced trailing start level,
-show an opposite trend, or reach a DCA rung when DCAs need no signal). In paper and live mode
-the same values come from streaming indicators advanced from ``ctx.history``.
+are computed once, vectorised (:mod:`.feed`), and the mask is empty: which chart bar the
+strategy needs next depends on the state it is in, so :mod:`.wakeups` plans it after every
+event from the table (the next entry-signal bar a side could act on while flat; while a
+position is open, a DCA bar, the opposite trend extreme, a price level reached, a TP retry)
+and arms it as a wake-up timer. In paper and live mode the same values come from streaming
+indicators advanced from ``ctx.history``.
 """
 
 from __future__ import annotations
@@ -50,10 +50,9 @@ from .hedging import close_hedge, refresh_hedge_orders
 from .intrabar import on_tick as intrabar_tick
 from .protection import check_touch_activation, place_pending_tps, refresh_stop, trail_bar
 from .runtime import Runtime
-from .signals import signal_arrays
 from .state import SCHEMA_VERSION, HyperRsiState
 from .validation import config_warnings, venue_problems
-from .wakeups import Wakeups
+from .wakeups import WAKE_TIMER, Wakeups
 
 __all__ = ["HyperRsi"]
 
@@ -98,17 +97,10 @@ class HyperRsi(Strategy[HyperRsiConfig]):
         if timeframe != cfg.timeframe:
             return None
         table = self.feed.build_table(candles)
-        long, short = signal_arrays(
-            cfg.entry_option, table.rsi, table.flat, cfg.rsi_oversold, cfg.rsi_overbought
-        )
-        mask = long | short
-        if cfg.use_trend_close:
-            trend = table.trend
-            turned = np.empty(len(trend), dtype=np.bool_)
-            turned[:1] = trend[:1] != 0
-            turned[1:] = trend[1:] != trend[:-1]
-            mask |= turned & (trend != 0)
-        return mask
+        self.wakeups.use_table(table)
+        # Every chart bar the strategy needs is asked for by :mod:`.wakeups` from the state it
+        # is in; a static mask would hold thousands of signal bars that decide nothing.
+        return np.zeros(len(candles), dtype=np.bool_)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def on_start(self, ctx: StrategyContext) -> None:
@@ -147,10 +139,10 @@ class HyperRsi(Strategy[HyperRsiConfig]):
             # Backtests skip this timer: a simulated venue never diverges from the model, and a
             # 60 s timer would make the engine process every candle.
             ctx.set_timer(reconcile.RECONCILE_TIMER, ctx.now() + reconcile.RECONCILE_INTERVAL)
-        elif st.phase != "flat":
-            # The candle table is rebuilt after on_start; until the next candle plans the
+        else:
+            # The candle table is built after on_start; until the next event plans the
             # wake-ups, watch every candle.
-            ctx.deliver_every_candle(cfg.symbol, cfg.timeframe, True)
+            self.wakeups.deliver_all(ctx)
         rt.notify(ctx, "settings_applied", "settings applied", changed=changed)
         self._end(ctx)
 
@@ -251,7 +243,9 @@ class HyperRsi(Strategy[HyperRsiConfig]):
 
     def on_timer(self, ctx: StrategyContext, event: TimerFired) -> None:
         self.rt.held_levels.clear()
-        if event.name == events.PROTECT_RETRY_TIMER:
+        if event.name == WAKE_TIMER:
+            self.wakeups.fired()  # the plan made in _end asks for this bar's candle
+        elif event.name == events.PROTECT_RETRY_TIMER:
             self.state.stop.retry_at = None
             if self.state.phase in ("open", "closing"):
                 refresh_stop(self.rt, ctx, new_phase=self.state.stop.client_id is None)
