@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import TypeVar
 
@@ -25,12 +26,23 @@ from tbhost.storage.repos import bots as bot_repo
 from tbhost.storage.repos import states
 from tbsdk import BotInfo, StrategyContext, hookimpl
 from tbsdk.groups import STRATEGIES
-from tbsdk.model import CandleClosed, Fill, Instrument, Order, OrderIntent
+from tbsdk.ids import bot_key
+from tbsdk.model import (
+    CandleClosed,
+    Fill,
+    Instrument,
+    Order,
+    OrderIntent,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+)
 
 from .test_run_kit import (
     END,
     GONE,
     START,
+    SWAP,
     backtest_trades,
     lookup,
     ms,
@@ -46,8 +58,7 @@ def _host(tmp_path: Path, db_url: URL, speed: float = math.inf, **kw: object) ->
         speed=speed,
         start=ms(START),
         end=ms(END),
-        once=True,
-        **kw,  # type: ignore[arg-type]
+        **{"once": True, **kw},  # type: ignore[arg-type]
     )
 
 
@@ -270,3 +281,92 @@ async def test_the_host_tells_hook_plugins_about_its_bots(
     fills = sum(1 for t in outcome.venue.trades()) * 2  # each round trip: an entry and an exit
     assert watcher.calls.count("fill") == fills
     assert watcher.calls.count("check") >= fills  # every order was checked before it went out
+
+
+class _Holds(RsiReversal):
+    """Buys 0.01 at the first candle with a sell limit far above, then does nothing."""
+
+    def on_candle(self, ctx: StrategyContext, event: CandleClosed) -> None:
+        key = bot_key(ctx.bot.account_id, ctx.bot.bot_id)
+        if ctx.order(f"x{key}hold") is not None:
+            return
+        qty = Decimal("0.01")
+        ctx.submit(
+            OrderIntent(
+                client_order_id=f"x{key}hold",
+                symbol=event.symbol,
+                side=OrderSide.BUY,
+                type=OrderType.MARKET,
+                qty=qty,
+            )
+        )
+        ctx.submit(
+            OrderIntent(
+                client_order_id=f"x{key}far",
+                symbol=event.symbol,
+                side=OrderSide.SELL,
+                type=OrderType.LIMIT,
+                qty=qty,
+                price=Decimal(100_000),
+            )
+        )
+
+
+async def test_a_close_request_stops_the_bot_and_closes_its_position(
+    db: Database, db_url: URL, tmp_path: Path
+) -> None:
+    """While the bot holds a position, ``close_positions`` is asked through the services: the
+    host stops the bot, cancels its orders, closes the position at the next candle's open and
+    completes the request in the audit log."""
+    from tbhost.services.commands import pending_close_requests
+    from tbhost.storage.repos import portfolio
+
+    plugins = PluginHost.discover()
+    plugins.add_record(PluginRecord("holds", STRATEGIES, "tests", obj=_Holds))
+    bot, _ = await running_bot(db, "holder", strategy="holds")
+    stop = asyncio.Event()
+    host = _host(tmp_path, db_url, speed=3600 * 100, once=False, poll_s=0.05, plugins=plugins)
+
+    async def close_when_open() -> None:
+        while True:
+            async with db.transaction() as s:
+                held = await portfolio.list_positions(s, bot_id=bot.id, open_only=True)
+            if held:
+                break
+            await asyncio.sleep(0.01)
+        await BotService(db, lookup).close_positions(SYSTEM, bot.id)
+        while (await _row(db, bot.id))[0] is BotStatus.RUNNING:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+        stop.set()
+
+    closer = asyncio.create_task(close_when_open())
+    outcome = (await host.run(stop))[bot.id]
+    await closer
+    assert outcome.status == "closed"
+    assert outcome.venue is not None
+    assert await outcome.venue.fetch_positions() == []
+    assert await outcome.venue.fetch_open_orders() == []
+    key = bot_key(bot.account_id, bot.id)
+    async with db.transaction() as s:
+        [done] = list(
+            await s.scalars(select(AuditRow).where(AuditRow.action == "bot.close_positions.done"))
+        )
+    closing = await outcome.venue.fetch_order(SWAP, done.details["orders"][0])
+    assert closing.client_order_id == f"c{key}{done.details['request_id']:08d}00"
+    assert (closing.status, closing.filled_qty, closing.intent.reduce_only) == (
+        OrderStatus.FILLED,
+        Decimal("0.01"),
+        True,
+    )
+    assert (await _row(db, bot.id))[0] is BotStatus.STOPPED
+    async with db.transaction() as s:
+        assert await pending_close_requests(s, bot.id) == []
+        stopped = list(await s.scalars(select(AuditRow).where(AuditRow.action == "bot.stop")))
+        assert [a.details["reason"] for a in stopped] == [
+            f"its positions were closed on request {done.details['request_id']} (closed)"
+        ]
+        assert await portfolio.list_positions(s, bot_id=bot.id, open_only=True) == []
+    assert done.details["outcome"] == "closed"
+    assert done.details["flat"] is True
+    assert done.details["cancelled"] == [f"x{key}far"]
+    assert done.details["orders"] == [closing.client_order_id]

@@ -62,9 +62,11 @@ from ..engine.paper import PaperCheckpoint, PaperRun, run_paper
 from ..engine.runner import BotState
 from ..faults import failpoint
 from ..orders import OrderManager, ReconcileReport
+from ..services.commands import complete_close_request, pending_close_requests
 from ..storage import Database, open_database
 from ..storage.models import SYSTEM_ACTOR, AccountRow, BotRow, BotStatus
 from ..storage.repos import audit, bots, states
+from .close_out import CloseOut, close_out
 from .durable_venue import DurableVenue, venue_dir
 
 if TYPE_CHECKING:
@@ -72,6 +74,7 @@ if TYPE_CHECKING:
     from tbsdk.model import CandleArrays, Instrument
 
     from ..plugins import PluginHost
+    from ..services import CloseRequest
     from ..settings import Settings
     from ..storage.repos.states import SavedState
 
@@ -138,6 +141,8 @@ class Host:
         self._tasks: dict[str, asyncio.Task[BotOutcome]] = {}
         self._stops: dict[str, asyncio.Event] = {}
         self._store = CandleStore(settings.data_dir / "candles")
+        self._closing: dict[str, CloseRequest] = {}
+        """Close requests being carried out, by bot id (the bot is stopping for them)."""
 
     @property
     def plugins(self) -> PluginHost:
@@ -222,6 +227,14 @@ class Host:
         here that are no longer stored as running (paused or stopped by a command)."""
         async with self.db.transaction() as s:
             rows = [r for r in await bots.list_bots(s, state=BotStatus.RUNNING) if self._wanted(r)]
+            requests = await pending_close_requests(s)
+        for request in requests:
+            if request.bot_id in self._stops and request.bot_id not in self._closing:
+                log.info(
+                    "bot %s: closing its positions (request %d)", request.bot_id, request.request_id
+                )
+                self._closing[request.bot_id] = request
+                self._stops[request.bot_id].set()
         running = {r.id for r in rows}
         for bot_id, event in self._stops.items():
             if bot_id not in running and not event.is_set():
@@ -357,6 +370,21 @@ class Host:
         )
         outcome.run, outcome.next_index = run, run.checkpoint.next_index
         where = f"candle {run.checkpoint.next_index} of {len(candles)}"
+        request = self._closing.pop(row.id, None)
+        if request is not None:
+            done = await close_out(
+                manager,
+                venue,
+                symbol,
+                candles,
+                close_ts,
+                run.checkpoint.next_index,
+                request_id=request.request_id,
+                key=key,
+            )
+            outcome.status = "closed"
+            await self._complete_close(row, request, done)
+            return
         if run.state is BotState.FAULTED:
             outcome.status, outcome.fault = "faulted", run.fault or "the strategy faulted"
         elif run.finished:
@@ -430,6 +458,19 @@ class Host:
         return replay_candles(
             self._store, self.data_exchange, symbol, timeframe, self.start, self.end
         )
+
+    async def _complete_close(self, row: BotRow, request: CloseRequest, done: CloseOut) -> None:
+        """Store the close-out's outcome on its request and the bot as stopped."""
+        details = {"cancelled": done.cancelled, "orders": done.closing, "flat": done.flat}
+        async with self.db.transaction() as s:
+            await complete_close_request(
+                s, request.request_id, outcome=done.outcome, details=details
+            )
+        log.info(
+            "bot %s (%s): close request %d %s", row.name, row.id, request.request_id, done.outcome
+        )
+        reason = f"its positions were closed on request {request.request_id} ({done.outcome})"
+        await self._record(row.id, BotStatus.STOPPED, "bot.stop", reason)
 
     async def _record(
         self, bot_id: str, target: BotStatus, action: str, reason: str | None

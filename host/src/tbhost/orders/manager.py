@@ -177,7 +177,7 @@ class OrderManager:
         loses only records that the restarted bot makes again (the venue replays them)."""
         self._unwritten: list[Callable[[AsyncSession], Awaitable[object]]] = []
 
-    def _ours(self, client_order_id: str) -> bool:
+    def owns(self, client_order_id: str) -> bool:
         """Whether the id carries this bot's prefix (a string it starts with, or a pattern
         matching its start)."""
         if isinstance(self.prefix, str):
@@ -435,7 +435,7 @@ class OrderManager:
 
     async def _reconcile_unknown(self, venue: Order, report: ReconcileReport) -> None:
         cid = venue.client_order_id
-        if not self._ours(cid):
+        if not self.owns(cid):
             return  # someone else's order
         async with self.db.transaction() as s:
             if await repo.get_order(s, self.account_id, cid) is not None:
