@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tbhost.live import venue_dir
 from tbhost.storage import Database
 from tbhost.storage.models import BotStatus
@@ -101,3 +103,42 @@ def test_sigterm_stops_gracefully_and_the_next_run_resumes(tmp_path: Path) -> No
     assert "finished at candle" in done.stdout
     assert venue_trades(data, bot_id) == backtest_trades(data)
     assert _stored(data, bot_id)[0] is BotStatus.STOPPED
+
+
+def test_run_serves_the_api_beside_the_bots_and_stops_with_them(tmp_path: Path) -> None:
+    import socket
+    import urllib.request
+
+    data = tmp_path / "data"
+    _prepare(data)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "TBHOST_API_PORT": str(port)}
+    env.pop("TBHOST_CONFIG", None)
+    cmd = [sys.executable, "-m", "tbhost", "--data-dir", str(data), "run", "--speed", "60"]
+    proc = subprocess.Popen(
+        [*cmd, *WINDOW], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline, health = time.monotonic() + 60, None
+        while health is None:
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the API never answered"
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    health = r.status
+            except OSError:
+                time.sleep(0.1)
+        assert health == 200
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as r:
+            assert r.status == 200
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/graphql?query={{me{{id}}}}", timeout=5)
+        assert refused.value.code == 401  # no token, no answer
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert f"API on http://127.0.0.1:{port}/graphql" in err
+    assert "rsi (" in out  # the bot stopped gracefully, resumable

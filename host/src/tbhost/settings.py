@@ -82,7 +82,7 @@ class Settings(BaseSettings):
         "allows bursts of this size); more are refused with RATE_LIMITED.",
     )
     api_max_depth: int = Field(
-        default=10, ge=2, description="Deepest nesting of fields one GraphQL query may ask for."
+        default=10, ge=1, description="Deepest nesting of fields one GraphQL query may ask for."
     )
     api_max_complexity: int = Field(
         default=500,
@@ -91,6 +91,14 @@ class Settings(BaseSettings):
     )
     api_max_aliases: int = Field(
         default=30, ge=1, description="Most field aliases one GraphQL request may use."
+    )
+    api_token_cache_s: float = Field(
+        default=1.0,
+        ge=0,
+        le=60,
+        description="How long the API trusts a token it has checked, in seconds (0: check "
+        "every request). Revoking a token or disabling a user through this API takes effect "
+        "at once; done elsewhere (CLI, another host), within this time.",
     )
     api_subscription_poll_s: float = Field(
         default=0.25,

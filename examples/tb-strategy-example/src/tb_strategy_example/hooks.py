@@ -1,4 +1,4 @@
-"""Hooks of the example plugin: a CLI command and a pre-trade size limit."""
+"""Hooks of the example plugin: a CLI command, a GraphQL field and a pre-trade size limit."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import click
 
 from tbsdk import BotInfo, hookimpl
 from tbsdk.model import Instrument, OrderIntent
-from tbsdk.registrars import CliRegistrar
+from tbsdk.registrars import CliRegistrar, GraphQLRegistrar
 
 TB_API_VERSION = "1.0"
 MAX_NOTIONAL = Decimal(100_000)
@@ -23,6 +23,16 @@ def sma_cross_info() -> None:
 @hookimpl
 def tb_register_cli(registrar: CliRegistrar) -> None:
     registrar.add_command(sma_cross_info)
+
+
+def example_info() -> str:
+    """A plain function is enough for a scalar field: no strawberry import needed."""
+    return "tb-strategy-example: sma_cross and rsi_reversal strategies, order value limit"
+
+
+@hookimpl
+def tb_register_graphql(registrar: GraphQLRegistrar) -> None:
+    registrar.add_query("exampleInfo", example_info, "What the example plugin provides.")
 
 
 @hookimpl

@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "tokens": ("tbhost.cli.users_cmd:tokens", "Create, list and revoke API tokens."),
     "audit": ("tbhost.cli.audit_cmd:audit", "List the audit log: every change and who made it."),
     "run": ("tbhost.cli.run_cmd:run", "Run every bot stored as running, until stopped."),
+    "api": ("tbhost.cli.api_cmd:api", "Serve the GraphQL API alone, or print its schema."),
 }
 
 

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from typing import TYPE_CHECKING
 
 import click
 
 from .context import plugin_host, settings
 from .simulation import _date_ms
+
+if TYPE_CHECKING:
+    from ..plugins import PluginHost
+    from ..settings import Settings
 
 
 @click.command()
@@ -47,6 +52,12 @@ from .simulation import _date_ms
     "a HYPERRSI and a GRID bot, replay the bundled real BTC/USDT 1m candles to the end (unless "
     "--speed is given) and print what happened.",
 )
+@click.option(
+    "--api/--no-api",
+    default=None,
+    help="Serve the GraphQL API (/graphql, /healthz, /readyz, /metrics) on the settings' "
+    "api_host:api_port, 127.0.0.1:8000 by default. Default: on, except with --once or --demo.",
+)
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -58,6 +69,7 @@ def run(
     start: str | None,
     end: str | None,
     demo: bool,
+    api: bool | None,
 ) -> None:
     """Run every bot stored as running, on the wall clock, until Ctrl-C or SIGTERM.
 
@@ -106,14 +118,21 @@ def run(
     except TbError as exc:
         raise click.ClickException(exc.message) from None
 
+    serve = api if api is not None else not (once or demo)
+    plugins = plugin_host(ctx)
+
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        api_task = asyncio.create_task(_serve_api(conf, plugins, stop)) if serve else None
         try:
             await host.run(stop)
         finally:
+            stop.set()
+            if api_task is not None:
+                await api_task
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
 
@@ -133,3 +152,33 @@ def run(
             f"Stored in {conf.data_dir / 'tbhost.db'}: e.g. tbhost --data-dir {conf.data_dir} "
             "orders --bot grid-btc-spot"
         )
+
+
+async def _serve_api(conf: Settings, plugins: PluginHost, stop: asyncio.Event) -> None:
+    """The API beside the bots, on its own database connection pool. If it cannot start (the
+    port is taken, ...), the error is logged and the bots trade on without it."""
+    import logging
+
+    from ..api.server import serve_api
+    from ..storage import open_database
+
+    log = logging.getLogger("tbhost.api")
+    try:
+        db = await open_database(conf)
+    except Exception:
+        log.exception("the API is not served: its database could not be opened")
+        return
+    try:
+        ready = asyncio.Event()
+        serving = asyncio.create_task(serve_api(conf, db, plugins, stop, ready))
+        waiting = asyncio.create_task(ready.wait())
+        await asyncio.wait({serving, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        if ready.is_set():
+            log.info("API on http://%s:%s/graphql", conf.api_host, conf.api_port)
+        else:
+            waiting.cancel()
+        await serving
+    except Exception:
+        log.exception("the API stopped; the bots go on without it")
+    finally:
+        await db.dispose()
