@@ -98,11 +98,11 @@ class AccountService:
 
     async def get(self, actor: Actor, account_id: str) -> Account:
         authorize(actor, Action.ACCOUNT_READ)
-        async with self._db.transaction() as s:
+        async with self._db.read() as s:
             with translated():
                 return Account.of(await accounts.require_account(s, account_id))
 
     async def list(self, actor: Actor) -> list[Account]:
         authorize(actor, Action.ACCOUNT_READ)
-        async with self._db.transaction() as s:
+        async with self._db.read() as s:
             return [Account.of(r) for r in await accounts.list_accounts(s)]

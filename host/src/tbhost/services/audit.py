@@ -31,7 +31,7 @@ class AuditService:
         """Entries matching every filter, newest first by default; ``actor_id`` filters on
         who acted (a user id or ``system``)."""
         authorize(actor, Action.AUDIT_READ)
-        async with self._db.transaction() as s:
+        async with self._db.read() as s:
             rows = await audit.list_entries(
                 s,
                 actor=actor_id,

@@ -289,7 +289,7 @@ class BotService:
 
     async def get(self, actor: Actor, bot: str) -> Bot:
         authorize(actor, Action.BOT_READ)
-        async with self._db.transaction() as s:
+        async with self._db.read() as s:
             return Bot.of(await require_bot(s, bot))
 
     async def list(
@@ -303,7 +303,7 @@ class BotService:
     ) -> list[Bot]:
         """Live bots by name, narrowed by every filter given."""
         authorize(actor, Action.BOT_READ)
-        async with self._db.transaction() as s:
+        async with self._db.read() as s:
             rows = await bots.list_bots(s, account_id=account_id, state=state)
         return [
             Bot.of(r)

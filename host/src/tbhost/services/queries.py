@@ -70,7 +70,7 @@ class QueryService:
         """One page of a storage listing, as ``Item``s, for a caller allowed to read trading
         data; ``bot`` may be an id or a name."""
         authorize(actor, Action.TRADING_READ)
-        async with self._db.transaction() as s:
+        async with self._db.read() as s:
             rows = await lister(s, bot_id=await _bot_id(s, bot), limit=limit, **filters)
         items = [Item(r.id, r.bot_id, r.account_id, convert(r)) for r in rows]
         return _page(rows, items, limit)
@@ -141,7 +141,7 @@ class QueryService:
     ) -> list[Item[Position]]:
         """The latest position per bot, symbol and book (open ones only, by default)."""
         authorize(actor, Action.TRADING_READ)
-        async with self._db.transaction() as s:
+        async with self._db.read() as s:
             rows = await portfolio.list_positions(
                 s, bot_id=await _bot_id(s, bot_id), account_id=account_id, open_only=open_only
             )
@@ -187,7 +187,7 @@ class QueryService:
         exactly in Python: amounts are text on SQLite, so SQL's SUM would be wrong there."""
         authorize(actor, Action.TRADING_READ)
         by_bot: defaultdict[str, list[TradeRow]] = defaultdict(list)
-        async with self._db.transaction() as s:
+        async with self._db.read() as s:
             wanted = await _bot_id(s, bot_id)
             after: int | None = None
             while True:
@@ -213,7 +213,7 @@ class QueryService:
         """The bot's latest saved strategy state (``bot``: id or name, deleted bots too);
         ``None`` when it never saved one (it has not run yet)."""
         authorize(actor, Action.TRADING_READ)
-        async with self._db.transaction() as s:
+        async with self._db.read() as s:
             row = await require_bot(s, bot, include_deleted=True)
             saved = await states.latest_state(s, row.id)
         if saved is None:

@@ -43,13 +43,13 @@ class UserService:
 
     async def actor_for_telegram(self, chat_id: int) -> Actor | None:
         """The actor of a linked Telegram chat; ``None`` for a chat linked to no active user."""
-        async with self._db.transaction() as s:
+        async with self._db.read() as s:
             user = await users.get_user_by_telegram_chat(s, chat_id)
             return None if user is None or user.disabled_at is not None else Actor.of(user)
 
     async def actor_for_user(self, username: str) -> Actor:
         """The actor of a named user (the local CLI's ``--as``); refused when disabled."""
-        async with self._db.transaction() as s:
+        async with self._db.read() as s:
             user = await users.get_user_by_name(s, username)
         if user is None:
             raise Forbidden("act", "none", who=f"unknown user {username!r}")
@@ -141,7 +141,7 @@ class UserService:
 
     async def list_tokens(self, actor: Actor, user_id: str) -> list[Token]:
         authorize(actor, Action.USER_READ)
-        async with self._db.transaction() as s:
+        async with self._db.read() as s:
             with translated():
                 await users.require_user(s, user_id)
             return [Token.of(r) for r in await tokens.list_tokens(s, user_id)]
@@ -150,7 +150,7 @@ class UserService:
         """A user by id or, failing that, by username (what people type), disabled ones
         included: the CLI names users, the other methods take their id."""
         authorize(actor, Action.USER_READ)
-        async with self._db.transaction() as s:
+        async with self._db.read() as s:
             row = await users.get_user(s, user) or await users.get_user_by_name(s, user)
         if row is None:
             raise NotFound(f"no user {user!r}")
@@ -159,5 +159,5 @@ class UserService:
     # Last: a method named ``list`` would shadow the builtin in the annotations below it.
     async def list(self, actor: Actor) -> list[User]:
         authorize(actor, Action.USER_READ)
-        async with self._db.transaction() as s:
+        async with self._db.read() as s:
             return [User.of(r) for r in await users.list_users(s)]

@@ -168,6 +168,14 @@ class Database:
                 conn.info.pop("tbhost.begin", None)
 
     @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session in one transaction for reading only. On SQLite it neither waits for the
+        writers' turn nor takes the write lock (WAL readers see the last commit and block
+        nobody); a write in it is a bug, refused by SQLite if another writer holds the lock."""
+        async with self.sessions() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
     async def connect(self) -> AsyncIterator[AsyncConnection]:
         """A connection; failing to get one raises :class:`DatabaseUnavailable`."""
         try:
