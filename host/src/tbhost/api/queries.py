@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any, TypeVar
 
 import strawberry
 from strawberry.types import Info
@@ -36,6 +39,8 @@ from .types import (
     User,
     cursor,
 )
+
+T = TypeVar("T")
 
 __all__ = ["Query"]
 
@@ -100,20 +105,10 @@ class Query:
         limit: int = 100,
         newest_first: bool = False,
     ) -> Page[Order]:
-        time_range(since, until)
-        page = await services_of(info).queries.orders(
-            actor_of(info),
-            bot_id=bot,
-            account_id=account_id,
-            symbol=symbol,
-            statuses=status,
-            since=since,
-            until=until,
-            after_id=after_id(after),
-            limit=page_size(limit),
-            newest_first=newest_first,
-        )
-        return Page(items=[Order.of(i) for i in page.items], next_cursor=cursor(page.next_after))
+        listing = services_of(info).queries.orders
+        filters = {"bot_id": bot, "account_id": account_id, "symbol": symbol, "statuses": status}
+        window = Window(since, until, after, limit, newest_first)
+        return await _page(info, listing, Order.of, window, **filters)
 
     @field(description="Fills (executions), oldest first unless newestFirst.")
     async def fills(
@@ -128,19 +123,10 @@ class Query:
         limit: int = 100,
         newest_first: bool = False,
     ) -> Page[Fill]:
-        time_range(since, until)
-        page = await services_of(info).queries.fills(
-            actor_of(info),
-            bot_id=bot,
-            account_id=account_id,
-            symbol=symbol,
-            since=since,
-            until=until,
-            after_id=after_id(after),
-            limit=page_size(limit),
-            newest_first=newest_first,
-        )
-        return Page(items=[Fill.of(i) for i in page.items], next_cursor=cursor(page.next_after))
+        listing = services_of(info).queries.fills
+        filters = {"bot_id": bot, "account_id": account_id, "symbol": symbol}
+        window = Window(since, until, after, limit, newest_first)
+        return await _page(info, listing, Fill.of, window, **filters)
 
     @field(description="The latest position per bot, symbol and book.")
     async def positions(
@@ -169,19 +155,10 @@ class Query:
         limit: int = 100,
         newest_first: bool = False,
     ) -> Page[Trade]:
-        time_range(since, until)
-        page = await services_of(info).queries.trades(
-            actor_of(info),
-            bot_id=bot,
-            account_id=account_id,
-            symbol=symbol,
-            since=since,
-            until=until,
-            after_id=after_id(after),
-            limit=page_size(limit),
-            newest_first=newest_first,
-        )
-        return Page(items=[Trade.of(i) for i in page.items], next_cursor=cursor(page.next_after))
+        listing = services_of(info).queries.trades
+        filters = {"bot_id": bot, "account_id": account_id, "symbol": symbol}
+        window = Window(since, until, after, limit, newest_first)
+        return await _page(info, listing, Trade.of, window, **filters)
 
     @field(description="Realised PnL per bot, from trades closed in [since, until).")
     async def pnl(
@@ -286,3 +263,35 @@ class Query:
     def backtest_jobs(self, info: Ctx) -> list[BacktestJob]:
         authorize(actor_of(info), Action.TRADING_READ)
         return [BacktestJob.of(j) for j in services_of(info).jobs.list()]
+
+
+@dataclass(frozen=True)
+class Window:
+    """The paging and time arguments every listing takes."""
+
+    since: int | None
+    until: int | None
+    after: str | None
+    limit: int
+    newest_first: bool
+
+
+async def _page(
+    info: Ctx,
+    listing: Callable[..., Awaitable[Any]],
+    convert: Callable[[Any], T],
+    window: Window,
+    **filters: Any,
+) -> Page[T]:
+    """One page of a service listing, its items converted to API types."""
+    time_range(window.since, window.until)
+    page = await listing(
+        actor_of(info),
+        since=window.since,
+        until=window.until,
+        after_id=after_id(window.after),
+        limit=page_size(window.limit),
+        newest_first=window.newest_first,
+        **filters,
+    )
+    return Page(items=[convert(i) for i in page.items], next_cursor=cursor(page.next_after))
