@@ -185,14 +185,17 @@ def main() -> None:
 
 
 def write_section(path: Path, report: str, args: argparse.Namespace) -> None:
+    command = f"--bots {args.bots} --candles {args.candles} --speed {args.speed:g}"
+    command += " --postgres" if args.postgres else ""
     body = f"""{SECTION}
 
-* Command: `uv run python bench/host.py --bots {args.bots} --candles {args.candles} \
-  --speed {args.speed:g}{" --postgres" if args.postgres else ""}`
+* Command: `uv run python bench/host.py {command}`
 * Machine: {platform.machine()}, Python {platform.python_version()}.
 * Input: rsi_reversal bots (RSI length 6-15, thresholds varied per bot), each on its own paper
   account, replaying the bundled Binance BTC/USDT 1m candles from 2024-04-03 through the real
-  host (order manager, durable paper venues, checkpoints). Target: p99 ≤ 50 ms.
+  host (order manager, durable paper venues, checkpoints). The latency of an order is the
+  wall time from its candle's due close on the replay clock to the venue receiving it.
+  Target: p99 ≤ 50 ms.
 
 ```
 {report}

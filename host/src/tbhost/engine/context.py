@@ -67,6 +67,7 @@ class BotContext(StrategyContext):
         self.price_watches: dict[tuple[str, str], tuple[float, float]] = {}
         self.orders: dict[str, Order] = {}
         self._live: dict[str, Order] = {}  # not terminal; open_orders must not scan history
+        self._live_by_symbol: dict[str, dict[str, Order]] = {}  # the same, per symbol
         self.positions: dict[tuple[str, PositionSide], Position] = {}
         self.balances: dict[str, Balance] = {}
         self.balance_reader: Callable[[str], Balance] | None = None
@@ -160,16 +161,23 @@ class BotContext(StrategyContext):
         return self.equity_value
 
     def open_orders(self, symbol: str | None = None) -> list[Order]:
-        return [o for o in self._live.values() if symbol is None or o.intent.symbol == symbol]
+        if symbol is None:
+            return list(self._live.values())
+        return list(self._live_by_symbol.get(symbol, {}).values())
 
     def record_order(self, order: Order) -> None:
         """Remember the latest state of one of this bot's orders."""
         cid = order.client_order_id
         self.orders[cid] = order
-        if order.status.is_terminal:
-            self._live.pop(cid, None)
-        else:
+        before = self._live.get(cid)
+        if before is not None and (
+            order.status.is_terminal or before.intent.symbol != order.intent.symbol
+        ):
+            del self._live[cid]
+            del self._live_by_symbol[before.intent.symbol][cid]
+        if not order.status.is_terminal:
             self._live[cid] = order
+            self._live_by_symbol.setdefault(order.intent.symbol, {})[cid] = order
 
     def order(self, client_order_id: str) -> Order | None:
         return self.orders.get(client_order_id)

@@ -40,10 +40,13 @@ class Series:
 
     def advance(self, now: int) -> range:
         """Move the cursor to ``now``; return the indices of candles that just closed."""
-        before = self.visible
-        if before >= len(self.close_ts) or self.close_ts[before] > now:
+        before, close_ts = self.visible, self.close_ts
+        if before >= len(close_ts) or close_ts[before] > now:
             return range(before, before)  # the common case on a higher timeframe: none closed
-        self.visible = int(np.searchsorted(self.close_ts, now, "right"))
+        if before + 1 == len(close_ts) or close_ts[before + 1] > now:
+            self.visible = before + 1  # the common case on the chart timeframe: one closed
+        else:
+            self.visible = int(close_ts.searchsorted(now, "right"))
         return range(before, self.visible)
 
     def history(self, count: int | None) -> CandleArrays:

@@ -95,9 +95,10 @@ class CandleReplay:
         True if the venue reported anything or the bot sent any command."""
         runner, ctx, c = self.runner, self.ctx, self.candles
         commands_before = runner.commands_run
-        close_time = int(self.close_ts[i])
+        close_time = int(self.close_ts.item(i))
+        close = c.close.item(i)  # Python floats: the venue converts what fills to Decimal
         events = self.venue.process_candle(
-            self.symbol, close_time, c.open[i], c.high[i], c.low[i], c.close[i]
+            self.symbol, close_time, c.open.item(i), c.high.item(i), c.low.item(i), close
         )
         self.clock.now = close_time
         if events:
@@ -106,8 +107,9 @@ class CandleReplay:
                 if isinstance(event, FillEvent):
                     self.fills.append(event)
                 await runner.deliver(event)
-        for at, name in ctx.due_timers(close_time):
-            await runner.deliver(TimerFired(name=name, ts=at))
+        if ctx.timers:
+            for at, name in ctx.due_timers(close_time):
+                await runner.deliver(TimerFired(name=name, ts=at))
         for symbol, series in self.market.by_timeframe_desc():
             key = (symbol, series.timeframe)
             for k in series.advance(close_time):
@@ -120,7 +122,7 @@ class CandleReplay:
                     )
                     await runner.deliver(event)
         # The reference price of risk checks is the last close, whichever candles were delivered.
-        runner.last_price[self.symbol] = Decimal(repr(float(c.close[i])))
+        runner.last_price[self.symbol] = Decimal(repr(float(close)))
         if events or self._exposed():
             ctx.equity_value = self.venue.equity(self.currency)
         self.equity[i] = float(ctx.equity_value)
@@ -141,23 +143,24 @@ class CandleReplay:
 
     def quiet_until(self, i: int) -> int:
         """The first candle at or after ``i`` where the strategy, the venue or a timer may act."""
-        if self.interest is None or self.ctx.every_candle:
+        interest = self.interest
+        if interest is None or self.ctx.every_candle:
             return i
-        pos = int(np.searchsorted(self.interest, i, "left"))
-        nxt = int(self.interest[pos]) if pos < len(self.interest) else len(self.candles)
+        pos = int(interest.searchsorted(i, "left"))
+        nxt = int(interest[pos]) if pos < len(interest) else len(self.candles)
         nxt = min(
             nxt, self.venue.next_active_candle(self.symbol, self.candles.high, self.candles.low, i)
         )
         if self.ctx.timers:
             first_due = min(self.ctx.timers.values())
-            nxt = min(nxt, int(np.searchsorted(self.close_ts, first_due, "left")))
+            nxt = min(nxt, int(self.close_ts.searchsorted(first_due, "left")))
         for key, (up, down) in self.ctx.price_watches.items():
             series = self.market.series.get(key)
             if series is not None:
                 a = series.arrays
                 k = first_reach(a.high, a.low, series.visible, up, down)
                 if k < len(a):
-                    nxt = min(nxt, int(np.searchsorted(self.close_ts, series.close_ts[k], "left")))
+                    nxt = min(nxt, int(self.close_ts.searchsorted(series.close_ts[k], "left")))
         return max(nxt, i)
 
     def skip(self, i: int, j: int) -> None:
@@ -166,9 +169,18 @@ class CandleReplay:
         c, last = self.candles, j - 1
         close_time = int(self.close_ts[last])
         base = float(self.ctx.equity_value)
-        exposure = sum(float(p.signed_size * p.contract_size) for p in self.ctx.positions.values())
-        ref = float(c.close[i - 1]) if i > 0 else float(c.open[i])
-        self.equity[i:j] = base + exposure * (c.close[i:j] - ref) if exposure else base
+        exposure = 0.0
+        for p in self.ctx.positions.values():
+            exposure += float(p.signed_size * p.contract_size)
+        if exposure:
+            # base + exposure * (close - ref), computed in place (the same roundings).
+            ref = float(c.close[i - 1]) if i > 0 else float(c.open[i])
+            out = self.equity[i:j]
+            np.subtract(c.close[i:j], ref, out=out)
+            out *= exposure
+            out += base
+        else:
+            self.equity[i:j] = base
         self.venue.skip_candles(self.symbol, close_time, float(c.close[last]))
         self.clock.now = close_time
         for _, series in self.market.by_timeframe_desc():
@@ -200,4 +212,7 @@ class CandleReplay:
         return runner
 
     def _exposed(self) -> bool:
-        return any(not p.is_flat for p in self.ctx.positions.values())
+        for p in self.ctx.positions.values():  # noqa: SIM110 - no generator per candle
+            if p.size:
+                return True
+        return False

@@ -24,6 +24,13 @@ class RiskLimits(BaseModel):
         default=None, gt=0, description="Largest position value divided by account equity."
     )
 
+    @property
+    def has_limits(self) -> bool:
+        """Whether any limit is set (without one, no intent can break a limit)."""
+        return not (
+            self.max_position is None and self.max_notional is None and self.max_leverage is None
+        )
+
 
 def check_limits(
     limits: RiskLimits,
@@ -35,7 +42,7 @@ def check_limits(
 ) -> str | None:
     """Why ``intent`` would break a limit, or None. Reduce-only intents always pass: refusing
     an order that can only shrink exposure would leave the account at more risk, not less."""
-    if intent.reduce_only:
+    if intent.reduce_only or not limits.has_limits:
         return None
     grows = (intent.side is OrderSide.BUY) == (position.signed_size >= 0) or position.is_flat
     after = position.size + intent.qty if grows else abs(position.size - intent.qty)

@@ -125,12 +125,13 @@ class BotRunner:
         self.ctx.commands.clear()
 
     async def _settle(self) -> None:
-        steps = 0
+        steps, ctx = 0, self.ctx
         while self.active:
-            for command in self.ctx.take_commands():
-                if self.state is not BotState.RUNNING:
-                    break  # a command faulted the bot: the rest of its commands must not run
-                await self._execute(command)
+            if ctx.commands:
+                for command in ctx.take_commands():
+                    if self.state is not BotState.RUNNING:
+                        break  # a command faulted the bot: the rest of its commands must not run
+                    await self._execute(command)
             if not self._pending:
                 return
             steps += 1
@@ -258,8 +259,10 @@ class BotRunner:
         ref = intent.price or intent.trigger_price or self.last_price.get(intent.symbol)
         if ref is None:
             return f"no price known for {intent.symbol} yet; wait for the first candle"
-        position = ctx.position(intent.symbol, intent.position_side)
-        problem = check_limits(self.limits, intent, inst, position, ref, ctx.equity())
+        problem = None
+        if self.limits.has_limits:
+            position = ctx.position(intent.symbol, intent.position_side)
+            problem = check_limits(self.limits, intent, inst, position, ref, ctx.equity())
         if problem is None and self.plugins is not None:
             problem = await self.plugins.check_order(ctx.bot, intent, inst)
         return problem

@@ -39,6 +39,7 @@ MAX_REJECTS = 5
 """Consecutive refusals after which a level order is marked failed and the operator told."""
 
 _MAX_REV = 36**2 - 1  # rev2 is two base-36 digits
+_LIVE = frozenset(s for s in OrderStatus if s.is_live)
 
 
 class ClassicBase(SymbolEngine):
@@ -168,8 +169,13 @@ class ClassicBase(SymbolEngine):
 
     def _sync_every_candle(self, ctx: StrategyContext) -> None:
         st = self.state
-        slots = [*st.slots, st.exit]
-        need = any(s is not None and s.status is SlotStatus.RETRY for s in slots)
+        retry = SlotStatus.RETRY
+        need = st.exit is not None and st.exit.status is retry
+        if not need:
+            for s in st.slots:  # a plain loop: this runs after every fill
+                if s is not None and s.status is retry:
+                    need = True
+                    break
         if need != self._every_candle:
             ctx.deliver_every_candle(self.symbol, self.timeframe, need)
             self._every_candle = need
@@ -184,6 +190,13 @@ class ClassicBase(SymbolEngine):
         for where, slot in (("initial", st.initial), ("exit", st.exit)):
             if slot is not None and slot.seq == seq:
                 return (where, slot) if slot.rev == rev else None
+        # Sequence numbers are unique, so the slot at the level the id names (where it was
+        # made; trailing shifts move slots down) is the one the scan below would find.
+        made_at = int(cid[16:18], 36)
+        if made_at < len(st.slots):
+            slot = st.slots[made_at]
+            if slot is not None and slot.seq == seq:
+                return (str(made_at), slot) if slot.rev == rev else None
         for i, slot in enumerate(st.slots):
             if slot is not None and slot.seq == seq:
                 return (str(i), slot) if slot.rev == rev else None
@@ -211,17 +224,22 @@ class ClassicBase(SymbolEngine):
         st = self.state
         known: set[str] = set()
         finished: list[Order] = []
-        for slot in [st.initial, st.exit, *st.slots]:
-            if slot is None or slot.status not in (SlotStatus.PENDING_SUBMIT, SlotStatus.OPEN):
+        # Runs after every fill: the loop keeps to locals and plain comparisons.
+        client_id, order_of = self.orders.client_id, ctx.order
+        pending, open_ = SlotStatus.PENDING_SUBMIT, SlotStatus.OPEN
+        for slot in (st.initial, st.exit, *st.slots):
+            if slot is None or (slot.status is not pending and slot.status is not open_):
                 continue
-            cid = self.orders.client_id(slot)
+            cached = slot.cached_id
+            cid = cached[1] if cached is not None and cached[0] == slot.rev else client_id(slot)
             known.add(cid)
-            order = ctx.order(cid)
+            order = order_of(cid)
             if order is None:
                 self._resend(ctx, slot)
-            elif order.status.is_live:
-                slot.status = SlotStatus.OPEN
-                self._sync_fill(slot, order)
+            elif order.status in _LIVE:
+                slot.status = open_
+                if slot.done + order.filled_qty > slot.filled:
+                    self._sync_fill(slot, order)
             else:
                 finished.append(order)
         for order in sorted(finished, key=self._path_order):
@@ -231,7 +249,7 @@ class ClassicBase(SymbolEngine):
                 self.on_order_update(ctx, OrderUpdate(order=order))
         for order in ctx.open_orders(self.symbol):
             cid = order.client_order_id
-            if cid.startswith(self.prefix) and cid not in known and self._find(cid) is None:
+            if cid not in known and cid.startswith(self.prefix) and self._find(cid) is None:
                 ctx.log.warning("%s: canceling unknown grid order %s", self.symbol, cid)
                 ctx.cancel(cid)
         self._sync_every_candle(ctx)

@@ -50,7 +50,14 @@ class OrderFactory:
             self.position_side = PositionSide.SHORT if short else PositionSide.LONG
 
     def client_id(self, slot: OrderSlot) -> str:
-        return grid_client_id(self.bot6, self.sym3, slot.seq, slot.letter, slot.index, slot.rev)
+        # Asked for every slot at every reconciliation: kept on the slot until its revision moves
+        # (seq, letter and index never change).
+        cached = slot.cached_id
+        if cached is not None and cached[0] == slot.rev:
+            return cached[1]
+        cid = grid_client_id(self.bot6, self.sym3, slot.seq, slot.letter, slot.index, slot.rev)
+        slot.cached_id = (slot.rev, cid)
+        return cid
 
     def reduce_only(self, side: OrderSide) -> bool:
         """Whether a level order on ``side`` may only reduce the position (module docstring)."""

@@ -72,6 +72,8 @@ class OrderSlot:
     done_cost: Decimal = _ZERO
     done_fee: Decimal = _ZERO
     rejects: int = 0
+    cached_id: tuple[int, str] | None = field(default=None, init=False, compare=False, repr=False)
+    """(rev, client id) of the last id built for this slot; not persisted."""
 
     @property
     def remaining(self) -> Decimal:

@@ -86,34 +86,37 @@ class Instrument(FrozenModel):
         ``price`` is the limit or trigger price; for a market order (``priced=False``) it is
         the reference price, used for the minimum notional only (it need not sit on the tick).
         """
-        where = f"{self.exchange} {self.symbol}"
         if qty <= 0:
-            raise InvalidOrder(f"{where}: order size must be positive, got {qty}")
+            raise self._invalid(f"order size must be positive, got {qty}")
         if self.max_size is not None and qty > self.max_size:
-            raise InvalidOrder(f"{where}: size {qty} is above the maximum size {self.max_size}")
+            raise self._invalid(f"size {qty} is above the maximum size {self.max_size}")
         if not _is_multiple(qty, self.lot_step):
-            raise InvalidOrder(
-                f"{where}: size {qty} is not a multiple of the lot step {self.lot_step}; "
+            raise self._invalid(
+                f"size {qty} is not a multiple of the lot step {self.lot_step}; "
                 f"round it down to {self.floor_size(qty)}"
             )
         if qty < self.min_size:
-            raise InvalidOrder(f"{where}: size {qty} is below the minimum size {self.min_size}")
+            raise self._invalid(f"size {qty} is below the minimum size {self.min_size}")
         if price is None:
             return
         if price <= 0:
-            raise InvalidOrder(f"{where}: price must be positive, got {price}")
+            raise self._invalid(f"price must be positive, got {price}")
         tick = self.tick(price)
         if priced and not _is_multiple(price, tick):
-            raise InvalidOrder(
-                f"{where}: price {price} is not on the tick grid {tick}; use "
+            raise self._invalid(
+                f"price {price} is not on the tick grid {tick}; use "
                 f"{floor_to(price, tick)} or {ceil_to(price, tick)}"
             )
         notional = self.notional(qty, price)
         if notional < self.min_notional:
-            raise InvalidOrder(
-                f"{where}: order value {notional} {self.quote} is below the minimum "
+            raise self._invalid(
+                f"order value {notional} {self.quote} is below the minimum "
                 f"{self.min_notional} {self.quote}"
             )
+
+    def _invalid(self, problem: str) -> InvalidOrder:
+        # The market's name is formatted only for a refusal: check_order runs for every order.
+        return InvalidOrder(f"{self.exchange} {self.symbol}: {problem}")
 
 
 def _is_multiple(value: Decimal, step: Decimal) -> bool:

@@ -91,13 +91,14 @@ class CandleArrays:
 
         Not validated again: a series is checked once when it is built or imported, and this
         runs for every candle a backtest delivers."""
+        # ``item`` gives the Python int / float without a numpy scalar in between.
         return Candle.model_construct(
-            ts=int(self.ts[i]),
-            open=Decimal(repr(float(self.open[i]))),
-            high=Decimal(repr(float(self.high[i]))),
-            low=Decimal(repr(float(self.low[i]))),
-            close=Decimal(repr(float(self.close[i]))),
-            volume=Decimal(repr(float(self.volume[i]))),
+            ts=int(self.ts.item(i)),
+            open=Decimal(repr(float(self.open.item(i)))),
+            high=Decimal(repr(float(self.high.item(i)))),
+            low=Decimal(repr(float(self.low.item(i)))),
+            close=Decimal(repr(float(self.close.item(i)))),
+            volume=Decimal(repr(float(self.volume.item(i)))),
         )
 
     def slice(self, start: int | None = None, stop: int | None = None) -> CandleArrays:

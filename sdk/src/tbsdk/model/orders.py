@@ -92,11 +92,12 @@ class OrderStatus(StrEnum):
     @property
     def is_live(self) -> bool:
         """Sent and possibly resting on the venue."""
-        return self in (OrderStatus.SUBMITTED, OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)
+        return self in _LIVE
 
 
 _S = OrderStatus
 _TERMINAL = frozenset({_S.FILLED, _S.CANCELED, _S.REJECTED, _S.EXPIRED})
+_LIVE = frozenset({_S.SUBMITTED, _S.OPEN, _S.PARTIALLY_FILLED})
 ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     # A NEW order was stored but not yet sent: it is sent, or refused/dropped before sending.
     _S.NEW: frozenset({_S.SUBMITTED, _S.REJECTED, _S.CANCELED}),
@@ -161,18 +162,22 @@ class Order(FrozenModel):
         exchange_order_id: str | None = None,
     ) -> Order:
         """Return the order moved to ``status``; raise :class:`IllegalTransition` if not allowed."""
+        return self.model_copy(update=self._moved(status, at, reason, exchange_order_id))
+
+    def _moved(
+        self, status: OrderStatus, at: int, reason: str | None, exchange_order_id: str | None
+    ) -> dict[str, object]:
+        """The fields :meth:`transition` changes; raise if the move is not allowed."""
         if status not in ALLOWED_TRANSITIONS[self.status]:
             raise IllegalTransition(
                 f"order {self.client_order_id}: cannot go from {self.status} to {status}"
             )
-        return self.model_copy(
-            update={
-                "status": status,
-                "updated_at": at,
-                "reason": reason if reason is not None else self.reason,
-                "exchange_order_id": exchange_order_id or self.exchange_order_id,
-            }
-        )
+        return {
+            "status": status,
+            "updated_at": at,
+            "reason": reason if reason is not None else self.reason,
+            "exchange_order_id": exchange_order_id or self.exchange_order_id,
+        }
 
     def apply_fill(self, fill: Fill) -> Order:
         """Return the order with ``fill`` added: quantities, average price, fee and status."""
@@ -189,12 +194,9 @@ class Order(FrozenModel):
             )
         done = not self.intent.qty or filled == self.intent.qty
         status = OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED
-        moved = self.transition(status, at=fill.ts)
+        update = self._moved(status, fill.ts, None, None)
         prev_value = (self.avg_fill_price or Decimal(0)) * self.filled_qty
-        return moved.model_copy(
-            update={
-                "filled_qty": filled,
-                "avg_fill_price": (prev_value + fill.price * fill.qty) / filled,
-                "fee": self.fee + fill.fee,
-            }
-        )
+        update["filled_qty"] = filled
+        update["avg_fill_price"] = (prev_value + fill.price * fill.qty) / filled
+        update["fee"] = self.fee + fill.fee
+        return self.model_copy(update=update)

@@ -83,8 +83,11 @@ class PositionState:
         return (mark - self.entry) * self.size * self.contract_size * self.sign
 
     def snapshot(self, mark: Decimal | None) -> Position:
-        """The SDK value of this position, unrealised PnL marked at ``mark``."""
-        return Position(
+        """The SDK value of this position, unrealised PnL marked at ``mark``.
+
+        Built without validation: every value is already of its field's type and within its
+        range (sizes never negative, contract size and leverage positive)."""
+        return Position.model_construct(
             symbol=self.symbol,
             position_side=self.book,
             direction=self.direction,
@@ -157,6 +160,11 @@ class Accounts:
 
     def balance(self, currency: str, mark: MarkFn) -> Balance:
         """Balance of ``currency`` with positions marked by ``mark`` (see module docs)."""
+        total, free, used = self._balance(currency, mark)
+        return Balance.model_construct(currency=currency, total=total, free=free, used=used)
+
+    def _balance(self, currency: str, mark: MarkFn) -> tuple[Decimal, Decimal, Decimal]:
+        """Total, free and used of ``currency``: :meth:`balance` without the model."""
         wallet = self.wallet.get(currency, _ZERO)
         unrealized = _ZERO
         used = self.reserved.get(currency, _ZERO)
@@ -173,10 +181,10 @@ class Accounts:
         # Subtract exactly (wide context), so that free + used == total holds to the last digit
         # even when margins carry the full 28 digits of a division.
         free = _EXACT.subtract(total, used)
-        return Balance(currency=currency, total=total, free=free, used=used)
+        return total, free, used
 
     def free(self, currency: str, mark: MarkFn) -> Decimal:
-        return self.balance(currency, mark).free
+        return self._balance(currency, mark)[1]
 
     def equity(self, currency: str, mark: MarkFn) -> Decimal:
         """Wallet plus unrealised PnL of derivative positions settled in ``currency``, plus the
@@ -229,7 +237,7 @@ class Accounts:
                 # A reduce-only spot sell (a stop beside a take-profit) may sell base another
                 # resting reduce-only sell holds: both close the same holding, and whichever
                 # fills second is capped by the reduce-only rule. Only the holding itself counts.
-                have = self.balance(currency, mark).total
+                have = self._balance(currency, mark)[0]
                 if need > have:
                     raise PaperInsufficientFunds(
                         f"paper {inst.symbol}: needs {need} {currency}, only {have} held"

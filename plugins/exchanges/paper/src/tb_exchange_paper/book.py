@@ -6,6 +6,8 @@ without touching Decimal: its level as a float, the direction that executes it a
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_left, insort
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import IntEnum
@@ -29,14 +31,17 @@ class Kind(IntEnum):
     MARKET = 4
 
 
+_KINDS = {
+    OrderType.STOP_MARKET: Kind.STOP,
+    OrderType.TAKE_PROFIT_MARKET: Kind.TAKE_PROFIT,
+    OrderType.LIMIT: Kind.LIMIT,
+    OrderType.MARKET: Kind.MARKET,
+}
+
+
 def entry_kind(intent: OrderIntent) -> Kind:
     """The :class:`Kind` of an order type."""
-    return {
-        OrderType.STOP_MARKET: Kind.STOP,
-        OrderType.TAKE_PROFIT_MARKET: Kind.TAKE_PROFIT,
-        OrderType.LIMIT: Kind.LIMIT,
-        OrderType.MARKET: Kind.MARKET,
-    }[intent.type]
+    return _KINDS[intent.type]
 
 
 def executes_rising(intent: OrderIntent) -> bool:
@@ -106,9 +111,20 @@ class LiquidationLevel:
     is_limit: bool = False
 
 
+Key = tuple[float, int, int]
+"""Matching order of resting entries in one direction: level (negated for entries executing on
+a fall, so the nearest comes first either way), then kind, then submission."""
+
+
 @dataclass(slots=True)
 class SymbolBook:
-    """Everything live on one symbol, and its last traded price."""
+    """Everything live on one symbol, and its last traded price.
+
+    ``resting`` and ``pending`` keep submission order (what listings and persistence show); the
+    resting entries are also indexed by direction in matching order, so a candle looks only at
+    the levels nearest the price instead of scanning the whole book. Change the book only
+    through :meth:`add`, :meth:`rest`, :meth:`move` and :meth:`remove`, which keep both views.
+    """
 
     instrument: Instrument
     resting: list[Entry] = field(default_factory=list)
@@ -119,6 +135,18 @@ class SymbolBook:
     """Last price as a float; 0 before the first candle or tick."""
     last_raw: float | Decimal | None = None
     _last_dec: Decimal | None = None
+    rising: list[tuple[Key, Entry]] = field(default_factory=list)
+    """Resting entries that execute when the price rises to them, lowest level first."""
+    falling: list[tuple[Key, Entry]] = field(default_factory=list)
+    """Resting entries that execute when the price falls to them, highest level first."""
+    reducing_stops: int = 0
+    """Resting reduce-only stops: without any, ``stop_first`` has nothing to reorder."""
+    changes: int = 0
+    """Counts changes of the levels (orders added, moved, removed; liquidations refreshed):
+    a scan's answer holds while this stays the same."""
+    scan_memo: tuple[int, object, object, int, int] | None = None
+    """The last scan: (changes, high, low, start, first active index)."""
+    _by_id: dict[str, Entry] = field(default_factory=dict)
 
     @property
     def idle(self) -> bool:
@@ -138,17 +166,80 @@ class SymbolBook:
             self._last_dec = to_decimal(repr(self.last))
         return self._last_dec
 
+    # -- changes ---------------------------------------------------------------------------
+
+    def add(self, entry: Entry) -> None:
+        """A new live entry: pending (``entry.taker``) or resting."""
+        self.changes += 1
+        self._by_id[entry.order.client_order_id] = entry
+        if entry.taker:
+            self.pending.append(entry)
+        else:
+            self.resting.append(entry)
+            self._index(entry)
+
+    def rest(self, entry: Entry) -> None:
+        """A pending entry that did not execute at the open starts resting."""
+        self.changes += 1
+        self.pending.remove(entry)
+        entry.taker = False
+        self.resting.append(entry)
+        self._index(entry)
+
+    def move(self, entry: Entry, level: float) -> None:
+        """A resting entry's level changed (amended); it keeps its place in submission order."""
+        self.changes += 1
+        self._unindex(entry)
+        entry.level = level
+        self._index(entry)
+
     def remove(self, entry: Entry) -> None:
+        self.changes += 1
         if entry.taker and entry in self.pending:
             self.pending.remove(entry)
         else:
             self.resting.remove(entry)
+            self._unindex(entry)
+        del self._by_id[entry.order.client_order_id]
 
     def find(self, client_order_id: str) -> Entry | None:
-        for entry in self.pending:
-            if entry.order.client_order_id == client_order_id:
-                return entry
-        for entry in self.resting:
-            if entry.order.client_order_id == client_order_id:
-                return entry
-        return None
+        return self._by_id.get(client_order_id)
+
+    def set_liquidations(self, levels: list[LiquidationLevel]) -> None:
+        if levels != self.liquidations:
+            self.changes += 1
+        self.liquidations = levels
+
+    # -- matching order --------------------------------------------------------------------
+
+    def nearest_rising(self) -> float:
+        """Lowest level executing on a rise (inf if none); liquidations not included."""
+        return self.rising[0][1].level if self.rising else math.inf
+
+    def nearest_falling(self) -> float:
+        """Highest level executing on a fall (-inf if none); liquidations not included."""
+        return self.falling[0][1].level if self.falling else -math.inf
+
+    def _index(self, entry: Entry) -> None:
+        key = _key(entry)
+        insort(self.rising if entry.rises else self.falling, (key, entry), key=_first)
+        if entry.kind is Kind.STOP and entry.reducing:
+            self.reducing_stops += 1
+
+    def _unindex(self, entry: Entry) -> None:
+        side = self.rising if entry.rises else self.falling
+        key = _key(entry)
+        i = bisect_left(side, key, key=_first)
+        if i == len(side) or side[i][1] is not entry:
+            raise RuntimeError(f"order {entry.order.client_order_id} is missing from the index")
+        del side[i]
+        if entry.kind is Kind.STOP and entry.reducing:
+            self.reducing_stops -= 1
+
+
+def _key(entry: Entry) -> Key:
+    return (entry.level if entry.rises else -entry.level, entry.kind, entry.seq)
+
+
+def _first(item: tuple[Key, Entry]) -> Key:
+    return item[0]

@@ -20,6 +20,7 @@ from tbsdk.model import (
     MarginMode,
     Order,
     OrderIntent,
+    OrderUpdate,
     Position,
     PositionMode,
     Trade,
@@ -91,8 +92,8 @@ class PaperEngine:
 
     def drain(self) -> list[EngineEvent]:
         """Order updates produced by calls (placed, amended, canceled) since the last drain."""
-        events, self._st.outbox = self._st.outbox, []
-        return events
+        changed, self._st.outbox = self._st.outbox, []
+        return [OrderUpdate(order=order, by_strategy=asked) for order, asked in changed]
 
     @property
     def now(self) -> int:

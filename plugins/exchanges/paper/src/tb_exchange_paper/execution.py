@@ -85,24 +85,29 @@ def process_candle(
 
 
 def _any_in_range(sb: SymbolBook, high: float, low: float, through: bool) -> bool:
-    for e in sb.resting:
-        if reached(e, high if e.rises else low, through):
-            return True
     # Plain loops, not any(<generator>): this runs once per candle and should allocate nothing.
+    # Only the nearest levels of each direction can be in range; the loops stop at the first
+    # level beyond it.
+    for _, e in sb.rising:
+        if e.level > high:
+            break
+        if reached(e, high, through):
+            return True
+    for _, e in sb.falling:
+        if e.level < low:
+            break
+        if reached(e, low, through):
+            return True
     for lv in sb.liquidations:  # noqa: SIM110
         if reached(lv, high if lv.rises else low, through):
             return True
     return False
 
 
-def _levels(sb: SymbolBook) -> list[Entry | LiquidationLevel]:
-    return [*sb.liquidations, *sb.resting]
-
-
 def _sweep_point(
     st: EngineState, sb: SymbolBook, p: float, p_dec: Decimal, through: bool, out: list[EngineEvent]
 ) -> None:
-    while (hit := first_at(_levels(sb), p, through)) is not None:
+    while (hit := first_at(sb, p, through)) is not None:
         _execute_hit(st, sb, hit, p_dec, out)
 
 
@@ -117,7 +122,7 @@ def _sweep_segment(
 ) -> None:
     cur, cur_dec = start, None
     up = end > start
-    while (hit := next_on_segment(_levels(sb), cur, end, through)) is not None:
+    while (hit := next_on_segment(sb, cur, end, through)) is not None:
         behind = hit.level < cur if up else hit.level > cur
         if behind:
             # A level that moved behind the price (a fill changed a liquidation price) executes
@@ -135,6 +140,8 @@ def _conflicting_stops(
     st: EngineState, sb: SymbolBook, high: float, low: float, through: bool, out: list[EngineEvent]
 ) -> None:
     """Execute first the stops whose book also has a take-profit executing in this candle."""
+    if not sb.reducing_stops:
+        return
 
     def in_range(e: Entry) -> bool:
         return reached(e, high if e.rises else low, through)
@@ -186,14 +193,13 @@ def _execute_pending(
             st, sb, e, min(slipped, limit) if buy else max(slipped, limit), open_dec, True, out
         )
         return
-    sb.pending.remove(e)
     if intent.time_in_force is TimeInForce.GTC:
-        e.taker = False
+        sb.rest(e)
         e.order = e.order.transition(OrderStatus.OPEN, at=st.now)
         st.orders[e.order.client_order_id] = e.order
-        sb.resting.append(e)
         out.append(OrderUpdate(order=e.order))
         return
+    sb.remove(e)
     _release(st, e)
     finish(
         st, e.order, OrderStatus.EXPIRED, f"{intent.time_in_force}: not marketable at the open", out
@@ -211,13 +217,15 @@ def finish(
     order: Order,
     status: OrderStatus,
     reason: str,
-    out: list[EngineEvent],
+    out: list[EngineEvent] | None,
     by_strategy: bool = False,
 ) -> Order:
-    """Move ``order`` to a final status, record it and report the update."""
+    """Move ``order`` to a final status, record it and report the update to ``out`` (None: the
+    caller reports it)."""
     order = order.transition(status, at=st.now, reason=reason)
     st.orders[order.client_order_id] = order
-    out.append(OrderUpdate(order=order, by_strategy=by_strategy))
+    if out is not None:
+        out.append(OrderUpdate(order=order, by_strategy=by_strategy))
     return order
 
 
@@ -329,4 +337,4 @@ def refresh_liquidations(st: EngineState, sb: SymbolBook) -> None:
         if pos is not None and pos.liquidation is not None and pos.liquidation_f is not None:
             rises = pos.direction is Direction.SHORT
             levels.append(LiquidationLevel(book, pos.liquidation, pos.liquidation_f, rises))
-    sb.liquidations = levels
+    sb.set_liquidations(levels)

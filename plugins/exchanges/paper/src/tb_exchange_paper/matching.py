@@ -9,13 +9,12 @@ go open -> low -> high -> close; one that closes below its open goes open -> hig
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from decimal import Decimal
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 from tbsdk.model import Instrument, OrderSide
 
-from .book import Kind
+from .book import Entry, Kind, LiquidationLevel, SymbolBook
 
 __all__ = ["Level", "first_at", "next_on_segment", "path", "reached", "taker_price"]
 
@@ -37,9 +36,6 @@ class Level(Protocol):
     def is_limit(self) -> bool: ...
 
 
-L = TypeVar("L", bound=Level)
-
-
 def path(open_: float, high: float, low: float, close: float) -> tuple[float, float, float]:
     """The prices visited after the open, in order (see the module docstring)."""
     if close >= open_:
@@ -58,20 +54,33 @@ def reached(lv: Level, price: float, through: bool) -> bool:
     return price >= lv.level if lv.rises else price <= lv.level
 
 
-def first_at(levels: Iterable[L], price: float, through: bool) -> L | None:
-    """The first of ``levels`` that executes at the single price ``price`` (a gap at the open):
+def first_at(sb: SymbolBook, price: float, through: bool) -> Entry | LiquidationLevel | None:
+    """The first level of ``sb`` that executes at the single price ``price`` (a gap at the open):
     by kind (liquidation, stop, take-profit, limit), then in order of submission."""
-    best: L | None = None
-    for lv in levels:
+    best: Entry | LiquidationLevel | None = None
+    for lv in sb.liquidations:
         if reached(lv, price, through) and (
             best is None or (lv.kind, lv.seq) < (best.kind, best.seq)
         ):
             best = lv
+    # Only the leading run of each direction can execute at ``price``: the nearest levels.
+    for _, e in sb.rising:
+        if e.level > price:
+            break
+        if reached(e, price, through) and (best is None or (e.kind, e.seq) < (best.kind, best.seq)):
+            best = e
+    for _, e in sb.falling:
+        if e.level < price:
+            break
+        if reached(e, price, through) and (best is None or (e.kind, e.seq) < (best.kind, best.seq)):
+            best = e
     return best
 
 
-def next_on_segment(levels: Iterable[L], start: float, end: float, through: bool) -> L | None:
-    """The first of ``levels`` the price reaches moving from ``start`` to ``end``.
+def next_on_segment(
+    sb: SymbolBook, start: float, end: float, through: bool
+) -> Entry | LiquidationLevel | None:
+    """The first level of ``sb`` the price reaches moving from ``start`` to ``end``.
 
     Moving up, the lowest level executes first; moving down, the highest. Ties go by kind, then
     submission order. Levels already executable at ``start`` were handled before.
@@ -79,9 +88,16 @@ def next_on_segment(levels: Iterable[L], start: float, end: float, through: bool
     if end == start:
         return None
     up = end > start
-    best: L | None = None
+    best: Entry | LiquidationLevel | None = None
     best_key: tuple[float, int, int] | None = None
-    for lv in levels:
+    # The index is in this very order: the first entry reached is the first executed.
+    for key, e in sb.rising if up else sb.falling:
+        if (e.level > end) if up else (e.level < end):
+            break
+        if reached(e, end, through):
+            best, best_key = e, key
+            break
+    for lv in sb.liquidations:
         if lv.rises is not up or not reached(lv, end, through):
             continue
         key = (lv.level if up else -lv.level, lv.kind, lv.seq)

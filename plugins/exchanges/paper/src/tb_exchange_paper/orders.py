@@ -18,7 +18,6 @@ from tbsdk.model import (
     OrderSide,
     OrderStatus,
     OrderType,
-    OrderUpdate,
     PositionMode,
     RejectReason,
     TimeInForce,
@@ -52,7 +51,9 @@ def submit(st: EngineState, intent: OrderIntent) -> Order:
         raise PaperInvalidOrder(f"paper {inst.symbol}: no market price yet for a market order")
     ref = intent.price or intent.trigger_price or last
     _check_rules(inst, intent, ref)
-    entry = Entry.of(Order(intent=intent), 0, reducing, book)
+    # The intent is validated already: the order around it needs no second check.
+    new = Order.model_construct(intent=intent, created_at=st.now, updated_at=st.now)
+    entry = Entry.of(new, 0, reducing, book)
     _check_against_market(st, sb, entry, intent)
     if reducing:
         _check_reduce_only(st, inst, entry)
@@ -60,15 +61,15 @@ def submit(st: EngineState, intent: OrderIntent) -> Order:
     _reserve(st, sb, entry, intent.qty)
     seq = st.next_seq()
     entry.seq = seq
-    order = Order(intent=intent, created_at=st.now, updated_at=st.now).transition(
+    order = new.transition(
         OrderStatus.SUBMITTED, at=st.now, exchange_order_id=st.exchange_order_id(seq)
     )
     if not entry.taker:
         order = order.transition(OrderStatus.OPEN, at=st.now)
     entry.order = order
-    (sb.pending if entry.taker else sb.resting).append(entry)
+    sb.add(entry)
     st.orders[cid] = order
-    st.outbox.append(OrderUpdate(order=order))
+    st.outbox.append((order, False))
     return order
 
 
@@ -197,7 +198,9 @@ def cancel(st: EngineState, symbol: str, cid: str) -> Order:
     if entry.reserved:
         st.accounts.release(entry.reserve_currency, entry.reserved)
         entry.reserved = Decimal(0)
-    return finish(st, entry.order, OrderStatus.CANCELED, "canceled on request", st.outbox, True)
+    order = finish(st, entry.order, OrderStatus.CANCELED, "canceled on request", None)
+    st.outbox.append((order, True))
+    return order
 
 
 def amend(
@@ -239,10 +242,11 @@ def amend(
         if held:
             st.accounts.reserve(currency, held)
         raise
-    entry.order, entry.level = probe.order, probe.level
+    entry.order = probe.order
+    sb.move(entry, probe.level)
     entry.reserved, entry.reserve_currency = probe.reserved, probe.reserve_currency
     st.orders[cid] = entry.order
-    st.outbox.append(OrderUpdate(order=entry.order))
+    st.outbox.append((entry.order, False))
     return entry.order
 
 

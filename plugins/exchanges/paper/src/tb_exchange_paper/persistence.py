@@ -121,7 +121,7 @@ def load_state(config: PaperConfig, data: dict[str, Any]) -> EngineState:
         sb = st.books[symbol]
         if saved["last"] is not None:
             sb.set_last(Decimal(saved["last"]))
-        for key, target in (("resting", sb.resting), ("pending", sb.pending)):
+        for key in ("resting", "pending"):
             for e in saved[key]:
                 entry = Entry.of(
                     st.orders[e["cid"]], int(e["seq"]), bool(e["reducing"]), PositionSide(e["book"])
@@ -130,6 +130,6 @@ def load_state(config: PaperConfig, data: dict[str, Any]) -> EngineState:
                 entry.reserved, entry.reserve_currency = Decimal(e["reserved"]), e["currency"]
                 if entry.reserved:
                     acc.reserve(entry.reserve_currency, entry.reserved)
-                target.append(entry)
+                sb.add(entry)
         refresh_liquidations(st, sb)
     return st

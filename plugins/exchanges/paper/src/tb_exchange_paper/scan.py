@@ -11,14 +11,11 @@ would have filled.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import numpy.typing as npt
 
 from tbsdk.reach import first_reach
 
-from .book import Entry, LiquidationLevel
 from .state import EngineState
 
 __all__ = ["next_active", "skip"]
@@ -37,14 +34,26 @@ def next_active(
     end = len(high)
     if start >= end or sb.pending:
         return start  # queued orders execute at the next open
-    up, down = math.inf, -math.inf
-    levels: list[Entry | LiquidationLevel] = [*sb.resting, *sb.liquidations]
-    for lv in levels:
+    memo = sb.scan_memo
+    if (
+        memo is not None
+        and memo[0] == sb.changes
+        and memo[1] is high
+        and memo[2] is low
+        and memo[3] <= start <= memo[4]
+    ):
+        # Same levels, same series, and no candle between the last scan's start and its
+        # answer reaches them: the answer stands.
+        return memo[4]
+    up, down = sb.nearest_rising(), sb.nearest_falling()
+    for lv in sb.liquidations:
         if lv.rises:
             up = min(up, lv.level)
         else:
             down = max(down, lv.level)
-    return first_reach(high, low, start, up, down)
+    found = first_reach(high, low, start, up, down)
+    sb.scan_memo = (sb.changes, high, low, start, found)
+    return found
 
 
 def skip(st: EngineState, symbol: str, ts: int, close: float) -> None:

@@ -44,7 +44,10 @@ class EngineState:
     seq: int = 0
     fills: int = 0
     liquidations: int = 0
-    outbox: list[EngineEvent] = field(default_factory=list)
+    outbox: list[tuple[Order, bool]] = field(default_factory=list)
+    """Orders changed by calls (placed, amended, canceled) and whether the change was asked
+    for, until drained: the update events are built only if someone drains them (a backtest
+    never does)."""
 
     @classmethod
     def fresh(cls, config: PaperConfig) -> EngineState:
