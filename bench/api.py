@@ -239,8 +239,8 @@ def main() -> None:
 Reproduce: `uv run python bench/api.py --write docs/benchmarks.md`.
 
 Where the time goes (cProfile, one request at a time): about half in the two service calls
-(`BotService.list`, `QueryService.positions`), each its own SQLite transaction (a turn of the
-host's SQLite lock, `BEGIN IMMEDIATE`, and a dozen hops to aiosqlite's thread); a quarter in
+(`BotService.list`, `QueryService.positions`), each its own read transaction (no write lock since
+`Database.read()`, but a dozen hops to aiosqlite's thread); a quarter in
 strawberry executing the ~180 fields of the answer; the rest in uvicorn, FastAPI routing and
 the JSON body. Parsing and validating the document are cached (LRU), and a token is checked
 against the database at most once a second. The target needs the request under ~4 ms of one
