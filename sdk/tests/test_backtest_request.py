@@ -91,11 +91,11 @@ def test_backtest_done_round_trips_through_json_with_exact_decimals() -> None:
         BacktestDone(request_id="r", symbol="X/USDT", trades=-1)
 
 
-def test_defaults_do_nothing_or_refuse() -> None:
+def test_the_default_handler_does_nothing_and_every_context_offers_the_service() -> None:
     class Plain(Ranker):
         on_backtest_done = Strategy.on_backtest_done
 
     ctx = MemoryContext(BTC)
     dispatch(Plain(StrategyConfig()), ctx, BacktestDone(request_id="r", symbol="BTC/USDT"))
-    with pytest.raises(NotImplementedError, match="offers no backtest service"):
-        StrategyContext.request_backtest(ctx, "r", "BTC/USDT", {}, 0, 1)
+    assert ctx.backtest_requests == []
+    assert "request_backtest" in StrategyContext.__abstractmethods__

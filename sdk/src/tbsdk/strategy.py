@@ -190,6 +190,7 @@ class StrategyContext(ABC):
         .. versionadded:: 1.0
         """
 
+    @abstractmethod
     def request_backtest(
         self, request_id: str, symbol: str, settings: dict[str, Any], start: int, end: int
     ) -> None:
@@ -205,11 +206,10 @@ class StrategyContext(ABC):
         (``error`` set). In a backtest it arrives before the next candle; in paper and live mode
         when the backtest has finished (it runs beside the bot; a restart forgets requests in
         flight, so ask again after one). A backtest run for the service cannot request
-        backtests itself. The default refuses: the host offers no backtest service.
+        backtests itself.
 
         .. versionadded:: 1.0
         """
-        raise NotImplementedError(f"{type(self).__name__} offers no backtest service")
 
     @abstractmethod
     def set_timer(self, name: str, at: int) -> None:
