@@ -166,6 +166,17 @@ class StrategyContext(ABC):
     def order(self, client_order_id: str) -> Order | None:
         """This bot's order with that id, live or finished, if known."""
 
+    def order_changes(self, since: int | None) -> tuple[int, frozenset[str] | None]:
+        """The ids of this bot's orders whose record changed after the mark ``since``, and a
+        new mark for the next call: what a strategy reconciling its books after every event
+        needs to look at, instead of every order it holds. ``None`` in place of the ids means
+        the context cannot tell (no earlier mark, or one too old): look at everything. The
+        default always says so.
+
+        .. versionadded:: 1.0
+        """
+        return 0, None
+
     # -- commands (queued; run after the handler returns) ------------------------------------
     @abstractmethod
     def submit(self, intent: OrderIntent) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import deque
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any, NamedTuple, Protocol
@@ -21,6 +22,10 @@ from tbsdk.model import (
     PositionMode,
     PositionSide,
 )
+
+CHANGE_WINDOW = 4096
+"""Order records :meth:`BotContext.order_changes` remembers; an older mark means "look at
+everything"."""
 
 
 class ChartLevels(NamedTuple):
@@ -68,6 +73,10 @@ class BotContext(StrategyContext):
         self.orders: dict[str, Order] = {}
         self._live: dict[str, Order] = {}  # not terminal; open_orders must not scan history
         self._live_by_symbol: dict[str, dict[str, Order]] = {}  # the same, per symbol
+        # The ids of the last CHANGE_WINDOW order records, oldest first, for order_changes;
+        # _changed counts every record ever made, so a mark is a position in that sequence.
+        self._changes: deque[str] = deque(maxlen=CHANGE_WINDOW)
+        self._changed = 0
         self.positions: dict[tuple[str, PositionSide], Position] = {}
         self.balances: dict[str, Balance] = {}
         self.balance_reader: Callable[[str], Balance] | None = None
@@ -169,6 +178,8 @@ class BotContext(StrategyContext):
         """Remember the latest state of one of this bot's orders."""
         cid = order.client_order_id
         self.orders[cid] = order
+        self._changes.append(cid)
+        self._changed += 1
         before = self._live.get(cid)
         if before is not None and (
             order.status.is_terminal or before.intent.symbol != order.intent.symbol
@@ -181,6 +192,17 @@ class BotContext(StrategyContext):
 
     def order(self, client_order_id: str) -> Order | None:
         return self.orders.get(client_order_id)
+
+    def order_changes(self, since: int | None) -> tuple[int, frozenset[str] | None]:
+        now = self._changed
+        if since is None or not 0 <= now - since <= len(self._changes):
+            return now, None
+        if since == now:
+            return now, frozenset()
+        changes, n = self._changes, now - since
+        if 2 * n > len(changes):
+            return now, frozenset(list(changes)[-n:])
+        return now, frozenset([changes[-k] for k in range(1, n + 1)])  # ends are O(1)
 
     # -- commands ----------------------------------------------------------------------------
     def submit(self, intent: OrderIntent) -> None:

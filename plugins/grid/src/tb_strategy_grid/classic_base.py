@@ -64,6 +64,7 @@ class ClassicBase(SymbolEngine):
         self._inst: Instrument | None = None
         self._orders: OrderFactory | None = None
         self._every_candle = False
+        self._order_mark: int | None = None
 
     def subscriptions(self) -> list[tuple[str, int]]:
         return [(self.timeframe, 0)]
@@ -207,7 +208,7 @@ class ClassicBase(SymbolEngine):
         self.completed = phase in (Phase.EXITING, Phase.STOPPED)
 
     def on_position_changed(self, ctx: StrategyContext, event: PositionChanged) -> None:
-        self._reconcile(ctx)
+        self._reconcile(ctx, everything=False)
 
     def on_timer(self, ctx: StrategyContext, event: TimerFired) -> None:
         if event.name == self._timer_name():
@@ -217,18 +218,29 @@ class ClassicBase(SymbolEngine):
     def _timer_name(self) -> str:
         return f"{self.sym3}:reconcile"
 
-    def _reconcile(self, ctx: StrategyContext) -> None:
+    def _reconcile(self, ctx: StrategyContext, *, everything: bool = True) -> None:
         """Make the grid agree with the venue: re-send orders that never arrived, take in fills
         that happened unseen (in time order), retry orders the venue ended, cancel unknown
-        orders carrying this instance's prefix."""
+        orders carrying this instance's prefix.
+
+        Unless ``everything`` is asked for, only the orders whose record changed since the last
+        reconciliation are looked at: the others agreed then and nothing has moved them since,
+        and every order the grid sends is recorded (so changes) once sent. A position change
+        after every fill then costs what changed, not the whole ladder."""
+        mark, changed = ctx.order_changes(self._order_mark)
+        self._order_mark = mark
         st = self.state
+        if everything or changed is None:
+            slots = [s for s in (st.initial, st.exit, *st.slots) if s is not None]
+        else:
+            slots = self._slots_of(changed)
         known: set[str] = set()
         finished: list[Order] = []
         # Runs after every fill: the loop keeps to locals and plain comparisons.
         client_id, order_of = self.orders.client_id, ctx.order
         pending, open_ = SlotStatus.PENDING_SUBMIT, SlotStatus.OPEN
-        for slot in (st.initial, st.exit, *st.slots):
-            if slot is None or (slot.status is not pending and slot.status is not open_):
+        for slot in slots:
+            if slot.status is not pending and slot.status is not open_:
                 continue
             cached = slot.cached_id
             cid = cached[1] if cached is not None and cached[0] == slot.rev else client_id(slot)
@@ -247,12 +259,38 @@ class ClassicBase(SymbolEngine):
                 self._apply(ctx, order)
             else:
                 self.on_order_update(ctx, OrderUpdate(order=order))
-        for order in ctx.open_orders(self.symbol):
+        for order in self._prefixed_live(ctx, changed if not everything else None):
             cid = order.client_order_id
-            if cid not in known and cid.startswith(self.prefix) and self._find(cid) is None:
+            if cid not in known and self._find(cid) is None:
                 ctx.log.warning("%s: canceling unknown grid order %s", self.symbol, cid)
                 ctx.cancel(cid)
         self._sync_every_candle(ctx)
+
+    def _slots_of(self, ids: frozenset[str]) -> list[OrderSlot]:
+        """The slots whose current order is one of ``ids``, in ladder order (initial, exit,
+        then the levels up), as a full reconciliation would meet them."""
+        rank = {"initial": -2, "exit": -1}
+        found = [f for f in map(self._find, ids) if f is not None]
+        found.sort(key=lambda f: rank.get(f[0]) or int(f[0]))
+        return [slot for _, slot in found]
+
+    def _prefixed_live(self, ctx: StrategyContext, ids: frozenset[str] | None) -> list[Order]:
+        """This symbol's live orders carrying this instance's prefix (of ``ids`` only, when
+        given), in the context's order."""
+        prefix = self.prefix
+        if ids is None:
+            live = ctx.open_orders(self.symbol)
+        else:
+            orders = (ctx.order(cid) for cid in ids if cid.startswith(prefix))
+            live = [o for o in orders if o is not None and o.status in _LIVE]
+            if len(live) > 1:  # rare: keep the context's order, as a full pass would
+                at = {o.client_order_id: i for i, o in enumerate(ctx.open_orders(self.symbol))}
+                live.sort(key=lambda o: at.get(o.client_order_id, -1))
+        return [
+            o
+            for o in live
+            if o.intent.symbol == self.symbol and o.client_order_id.startswith(prefix)
+        ]
 
     def _path_order(self, order: Order) -> tuple[int, Decimal]:
         """Orders that ended unseen, in the order the price reached them: by time, and within
@@ -279,6 +317,7 @@ class ClassicBase(SymbolEngine):
 
     def load_state(self, state: JsonState) -> None:
         self.state = ClassicState.from_json(state)
+        self._order_mark = None
         self._set_phase(self.state.phase)
 
     # -- decisions the subclass makes ------------------------------------------------------------

@@ -129,6 +129,7 @@ class MemoryContext(StrategyContext):
         self._positions: dict[tuple[str, PositionSide], Position] = {}
         self._balances: dict[str, Balance] = {}
         self._orders: dict[str, Order] = {}
+        self._changed: list[str] = []  # ids of every order record made, for order_changes
         self._rec = _Recorded()
         self.subscriptions: list[Subscription] = []
         """Every ``subscribe`` / ``subscribe_ticks`` call, in order."""
@@ -161,7 +162,11 @@ class MemoryContext(StrategyContext):
 
     def put_order(self, order: Order) -> None:
         """Add or replace a known order (e.g. one restored at start, or a filled one)."""
+        self._record(order)
+
+    def _record(self, order: Order) -> None:
         self._orders[order.client_order_id] = order
+        self._changed.append(order.client_order_id)
 
     # -- what the test reads -----------------------------------------------------------------
     @property
@@ -273,6 +278,12 @@ class MemoryContext(StrategyContext):
     def order(self, client_order_id: str) -> Order | None:
         return self._orders.get(client_order_id)
 
+    def order_changes(self, since: int | None) -> tuple[int, frozenset[str] | None]:
+        now = len(self._changed)
+        if since is None or not 0 <= since <= now:
+            return now, None
+        return now, frozenset(self._changed[since:])
+
     def submit(self, intent: OrderIntent) -> None:
         self._rec.commands.append(Submit(intent, self._now))
         self._ack_submit(intent)
@@ -324,7 +335,7 @@ class MemoryContext(StrategyContext):
         order = Order(intent=intent, created_at=self._now, updated_at=self._now)
         order = order.transition(OrderStatus.SUBMITTED, at=self._now)
         order = order.transition(OrderStatus.OPEN, at=self._now)
-        self._orders[intent.client_order_id] = order
+        self._record(order)
         self._rec.updates.append(OrderUpdate(order=order))
 
     def _ack_cancel(self, client_order_id: str) -> None:
@@ -332,5 +343,5 @@ class MemoryContext(StrategyContext):
         if not self.ack_orders or order is None or not order.status.is_live:
             return
         order = order.transition(OrderStatus.CANCELED, at=self._now, reason="canceled by strategy")
-        self._orders[client_order_id] = order
+        self._record(order)
         self._rec.updates.append(OrderUpdate(order=order, by_strategy=True))
