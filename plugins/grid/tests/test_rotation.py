@@ -287,6 +287,22 @@ def test_slots_fill_by_score_and_a_completed_symbol_is_not_restarted() -> None:
     assert bot.rotation.active == []
 
 
+def test_a_symbol_another_bot_trades_is_left_to_it_until_it_is_free() -> None:
+    bot = Harness()
+    bot.ctx.other_bots_symbols = frozenset({"ETH/BTC"})  # the best score, but taken
+    bot.start()
+    assert [r.symbol for r in bot.ctx.backtest_requests] == ["DOGE/BTC", "UNITTEST/BTC"]
+    assert bot.started == ["UNITTEST/BTC"]
+
+    # The other bot lets ETH/BTC go; the next ranking (the daily refresh) takes it in.
+    bot.ctx.other_bots_symbols = frozenset()
+    bot.run_until(T0 + 12 * HOUR)  # UNITTEST/BTC completes; the cached ranking has no ETH/BTC
+    assert bot.started == ["UNITTEST/BTC"]
+    bot.run_until(T0 + DAY)
+    assert "ETH/BTC" in [r.symbol for r in bot.ctx.backtest_requests[2:]]
+    assert bot.started == ["UNITTEST/BTC", "ETH/BTC"]
+
+
 def test_more_slots_start_every_positive_score_in_rank_order() -> None:
     bot = Harness({**SETTINGS, "max_active_symbols": 3})
     bot.start()

@@ -140,6 +140,16 @@ class StrategyContext(ABC):
         """
         return [self.instrument(symbol) for symbol in sorted(self.bot.symbols)]
 
+    def symbols_of_other_bots(self) -> frozenset[str]:
+        """Symbols that other bots on this bot's account trade now: what a strategy choosing
+        its own symbols (a rotation) must leave to them, since orders and positions of two bots
+        on one symbol of one account would mix. The host refreshes it while the bot runs; the
+        default (and a backtest) knows of none.
+
+        .. versionadded:: 1.0
+        """
+        return frozenset()
+
     # -- account -----------------------------------------------------------------------------
     @property
     @abstractmethod

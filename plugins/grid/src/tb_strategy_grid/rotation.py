@@ -99,10 +99,8 @@ def universe(
     """The symbols rotation may trade, sorted (§4.10): the account's instruments of the
     reference's market type, quote and settle currency, minus stablecoin bases, the built-in
     ban list and ``ban_list``, intersected with ``white_list`` when it is not empty, minus the
-    ``completed`` symbols when ``exclude_completed``.
-
-    Symbols traded by other bots on the same account are NOT removed: the SDK does not tell a
-    strategy what other bots trade (see the README)."""
+    ``completed`` symbols when ``exclude_completed``. Symbols other bots on the account trade
+    change while the bot runs; the rotator leaves them out when it picks candidates."""
     done = set(completed) if config.exclude_completed else set()
     found = []
     for inst in markets:

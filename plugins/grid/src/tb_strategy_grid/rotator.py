@@ -88,12 +88,12 @@ class Rotator:
         return any(not ctx.position(symbol, side).is_flat for side in sides)
 
     # -- slots -------------------------------------------------------------------------------
-    def candidates(self) -> list[str]:
+    def candidates(self, ctx: StrategyContext) -> list[str]:
         """Universe symbols that may start now: not running, not refused, not completed
-        (with ``exclude_completed``)."""
+        (with ``exclude_completed``), not traded by another bot on the account."""
         state = self.state
         done = set(state.completed) if self.config.exclude_completed else set()
-        busy = set(state.active) | set(state.refused) | done
+        busy = set(state.active) | set(state.refused) | done | ctx.symbols_of_other_bots()
         return [s for s in self.universe if s not in busy]
 
     def fill(
@@ -103,7 +103,7 @@ class Rotator:
         period are not used; a ranking round starts instead."""
         state = self.state
         fresh = state.ranked_at is not None and ctx.now() - state.ranked_at < self.refresh_ms
-        for symbol in state.start_order(self.candidates(), positions, previously, fresh):
+        for symbol in state.start_order(self.candidates(ctx), positions, previously, fresh):
             if not state.free_slots(self.config):
                 return
             self._launch(ctx, symbol)
@@ -155,7 +155,7 @@ class Rotator:
         state, now = self.state, ctx.now()
         if not state.free_slots(self.config) or state.round_ts is not None:
             return
-        candidates = self.candidates()
+        candidates = self.candidates(ctx)
         if not candidates:
             return
         state.round_ts = now

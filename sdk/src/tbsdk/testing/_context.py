@@ -124,6 +124,7 @@ class MemoryContext(StrategyContext):
         self._now = now
         self._equity = equity
         self.ack_orders = ack_orders
+        self.other_bots_symbols: frozenset[str] = frozenset()
         self._log = logging.getLogger(f"tbsdk.testing.bot.{self._bot.bot_id}")
         self._candles: dict[tuple[str, str], CandleArrays] = {}
         self._positions: dict[tuple[str, PositionSide], Position] = {}
@@ -253,6 +254,10 @@ class MemoryContext(StrategyContext):
     def markets(self) -> list[Instrument]:
         """Every instrument of :attr:`instruments`, in symbol order."""
         return [self.instruments[symbol] for symbol in sorted(self.instruments)]
+
+    def symbols_of_other_bots(self) -> frozenset[str]:
+        """:attr:`other_bots_symbols`, which a test sets."""
+        return self.other_bots_symbols
 
     @property
     def position_mode(self) -> PositionMode:
