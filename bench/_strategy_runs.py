@@ -56,7 +56,8 @@ def replace_section(path: Path, text: str) -> None:
     if head in doc:
         before, _, rest = doc.partition(head)
         nxt = rest.find("\n### ")
-        doc = before + text + (rest[nxt + 1 :] if nxt >= 0 else "")
+        after = "\n" + rest[nxt + 1 :] if nxt >= 0 else ""
+        doc = before + text.rstrip("\n") + "\n" + after
     else:
         doc = doc.rstrip() + "\n\n" + text
     path.write_text(doc)

@@ -26,8 +26,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _parse_value(raw: str) -> Any:
+    # Numbers stay exact: "0.1" is Decimal("0.1"), never the float nearest to it.
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_float=Decimal)
     except json.JSONDecodeError:
         return raw
 
@@ -36,7 +37,11 @@ def _strategy_settings(file: Path | None, pairs: tuple[str, ...]) -> dict[str, A
     values: dict[str, Any] = {}
     if file is not None:
         text = file.read_text()
-        values.update(tomllib.loads(text) if file.suffix == ".toml" else json.loads(text))
+        values.update(
+            tomllib.loads(text, parse_float=Decimal)
+            if file.suffix == ".toml"
+            else json.loads(text, parse_float=Decimal)
+        )
     for pair in pairs:
         key, sep, raw = pair.partition("=")
         if not sep or not key:
