@@ -26,6 +26,7 @@ from tbsdk.model import (
     OrderStatus,
     OrderUpdate,
     Position,
+    PositionMode,
     RejectReason,
     StopReason,
     Tick,
@@ -41,11 +42,16 @@ BASE: dict[str, Any] = {"use_trend_logic": False, "use_trend_close": False}
 class Driver:
     """The strategy in a MemoryContext over the worked example's candles."""
 
-    def __init__(self, hr: Any, **settings: Any) -> None:
+    def __init__(self, hr: Any, *, hedge: bool = False, **settings: Any) -> None:
         self.hr = hr
         self.candles, self.marks = hr.worked_example()
         self.strategy: HyperRsi = hr.strategy("5m", **{**BASE, **settings})
-        self.ctx = MemoryContext(hr.instrument(), mode=RunMode.PAPER, now=int(self.candles.ts[0]))
+        self.ctx = MemoryContext(
+            hr.instrument(),
+            mode=RunMode.PAPER,
+            now=int(self.candles.ts[0]),
+            position_mode=PositionMode.HEDGE if hedge else PositionMode.ONE_WAY,
+        )
         self.ctx.add_candles(hr.swap, "5m", self.candles)
         self.ctx.set_equity(D(10_000))
         self.strategy.on_start(self.ctx)
@@ -177,6 +183,36 @@ def test_refused_tp_is_retried_then_marked_failed(hr: Any) -> None:
             assert d.tag(f"tp10{rev + 1}")
     assert d.strategy.state.tps[0].status == "failed"
     assert any(n.kind == "tp_failed" for n in d.ctx.notifications)
+
+
+def test_a_refused_hedge_tp_waits_for_a_later_moment_and_is_given_up_after_three(
+    hr: Any,
+) -> None:
+    d = Driver(hr, hedge=True, use_dual_side_entry=True, dual_side_entry_tp_trigger_type="percent")
+    d.enter()
+    hedge = d.strategy.state.hedge  # a short hedge of 0.10 at 60 000 (as after §15.2)
+    hedge.side, hedge.size, hedge.cost, hedge.entries = "short", D("0.10"), D(6000), 1
+
+    def next_event(after_ms: int) -> list[Any]:
+        d.ctx.set_time(d.ctx.now() + after_ms)
+        k = len(d.ctx.commands)
+        dispatch(d.strategy, d.ctx, TimerFired(name="next_event", ts=d.ctx.now()))
+        return [c.intent.client_order_id[12:] for c in d.commands_since(k) if isinstance(c, Submit)]
+
+    assert next_event(0) == ["htp00"]
+    tp = d.ctx.order(d.tag("htp00"))
+    assert tp is not None
+    assert tp.intent.price == D("59820.0")  # 60 000 - 0.3 %
+    for rev in range(3):
+        k = len(d.ctx.commands)
+        d.refuse(d.tag(f"htp0{rev}"), RejectReason.OTHER)
+        assert d.commands_since(k) == []  # not again at the moment of the refusal
+        assert next_event(0) == []
+        sent = next_event(1_000)  # a later moment
+        assert sent == ([f"htp0{rev + 1}"] if rev < 2 else [])
+    assert [n.kind for n in d.ctx.notifications].count("hedge_order_failed") == 1
+    assert hedge.tp_id is None
+    assert next_event(60_000) == []
 
 
 def test_stop_that_would_trigger_immediately_exits_at_market(hr: Any) -> None:

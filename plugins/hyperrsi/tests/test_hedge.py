@@ -135,3 +135,46 @@ def test_hedge_needs_a_hedge_mode_account(hr: Any, hourly: Any) -> None:
     # on_start refuses the settings (a ConfigError naming the field): the bot faults.
     with pytest.raises(AssertionError, match="use_dual_side_entry requires a hedge-mode"):
         hr.run(hourly.slice(0, 10), "1h", BASE)
+
+
+def _position(result: Any, seq: str) -> dict[str, Any]:
+    return {o.client_order_id[12:]: o for o in result.orders if o.client_order_id[7:12] == seq}
+
+
+def _hedge_trade(result: Any, closed_at: int, direction: str) -> Any:
+    return next(t for t in result.trades if (t.closed_at, t.direction) == (closed_at, direction))
+
+
+def test_a_hedge_tp_filled_in_the_candle_of_a_dca_is_refused_once_not_re_placed(hr: Any) -> None:
+    # Position 0000f: DCA 2 fills in the candle where the hedge's TP also filled. The DCA moves
+    # the ladder, so the hedge TP is replaced (htp01) before the TP's fill is seen; the venue
+    # refuses it (no short position left). It must not be placed again at that moment: the
+    # TP's own fill, next, closes the hedge.
+    result = hr.run(hr.candles(HOURLY), "1h", {**BASE, "pyramiding_value": "1"}, hedge=True)
+    pos = _position(result, "0000f")
+    d02, htp0, htp1 = pos["d0200"], pos["htp00"], pos["htp01"]
+    assert htp0.status is OrderStatus.FILLED
+    assert htp0.updated_at == d02.updated_at == htp1.created_at
+    assert htp1.status is OrderStatus.REJECTED
+    assert "reduce-only buy with no short position" in (htp1.reason or "")
+    assert "htp02" not in pos
+    trade = _hedge_trade(result, htp0.updated_at, "short")
+    assert trade.exit_reason == "hedge_tp"
+    assert (trade.qty, trade.exit_price) == (pos["he100"].filled_qty, htp0.intent.price)
+
+
+def test_a_hedge_close_refused_because_its_tp_just_filled_is_not_sent_again(hr: Any) -> None:
+    # Position 0001d: the main short leaves by the trend in the candle where the hedge's TP
+    # filled; the hedge's market close (hxc00), sent before that fill is seen, is refused.
+    settings = {**BASE, "use_trend_logic": True, "use_trend_close": True,
+                "pyramiding_value": "2", "dual_side_entry_tp_trigger_type": "percent"}  # fmt: skip
+    result = hr.run(hr.candles(HOURLY), "1h", settings, hedge=True)
+    pos = _position(result, "0001d")
+    xtc, htp0, hxc = pos["xtc00"], pos["htp00"], pos["hxc00"]
+    assert xtc.status is htp0.status is OrderStatus.FILLED
+    assert htp0.updated_at == xtc.updated_at == hxc.created_at
+    assert hxc.status is OrderStatus.REJECTED
+    assert "hxc01" not in pos
+    trade = _hedge_trade(result, htp0.updated_at, "long")
+    assert trade.exit_reason == "hedge_tp"
+    assert (trade.qty, trade.exit_price) == (pos["he100"].filled_qty, htp0.intent.price)

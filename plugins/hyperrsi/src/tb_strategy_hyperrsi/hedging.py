@@ -10,11 +10,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 from tbsdk import StrategyContext
-from tbsdk.model import Fill, Order, OrderType
+from tbsdk.model import Fill, Order, OrderStatus, OrderType
 
 from .hedge import hedge_sl_price, hedge_target, hedge_tp_price
 from .ids import hedge_entry_tag
 from .runtime import Runtime, opposite
+from .state import HedgeRecord
 
 __all__ = [
     "after_dca",
@@ -27,6 +28,10 @@ __all__ = [
 ]
 
 HEDGE_ROLES = ("he", "htp", "hsl", "hxc")
+
+HEDGE_MAX_REJECTS = 3
+"""Refusals in a row after which the hedge's TP or stop is not placed again (and the operator
+is told) until the hedge's size changes."""
 
 
 def _market(rt: Runtime, ctx: StrategyContext) -> Decimal | None:
@@ -97,6 +102,7 @@ def on_hedge_fill(rt: Runtime, ctx: StrategyContext, fill: Fill, order: Order, r
 def _hedge_entry_done(rt: Runtime, ctx: StrategyContext) -> None:
     hedge = rt.state.hedge
     hedge.entries += 1
+    hedge.tp_rejects = hedge.sl_rejects = 0
     rt.notify(
         ctx,
         "hedge_opened",
@@ -114,10 +120,35 @@ def on_hedge_order_final(rt: Runtime, ctx: StrategyContext, order: Order, role: 
         _hedge_entry_done(rt, ctx)
     elif role == "htp" and hedge.tp_id == order.client_order_id:
         hedge.tp_id = None
+        if order.status is OrderStatus.REJECTED:
+            hedge.tp_rejects += 1
+            _refused(rt, ctx, "TP", hedge.tp_rejects, order)
     elif role == "hsl" and hedge.sl_id == order.client_order_id:
         hedge.sl_id = None
+        if order.status is OrderStatus.REJECTED:
+            hedge.sl_rejects += 1
+            _refused(rt, ctx, "stop", hedge.sl_rejects, order)
     elif role == "hxc" and hedge.size > 0:
         hedge.closing_reason = None
+        if order.status is OrderStatus.REJECTED:
+            hedge.refused_at = ctx.now()  # closed again from a later moment on
+
+
+def _refused(rt: Runtime, ctx: StrategyContext, what: str, rejects: int, order: Order) -> None:
+    """A refused hedge TP or stop is placed again from a later moment on, and no more after
+    ``HEDGE_MAX_REJECTS`` refusals in a row (until the hedge's size changes)."""
+    rt.state.hedge.refused_at = ctx.now()
+    if rejects == HEDGE_MAX_REJECTS:
+        rt.notify(
+            ctx,
+            "hedge_order_failed",
+            f"hedge {what} refused {rejects} times ({order.reason}); not placed again until "
+            "the hedge changes",
+        )
+
+
+def _may_place(hedge: HedgeRecord, rejects: int, now: int) -> bool:
+    return rejects < HEDGE_MAX_REJECTS and hedge.refused_at != now
 
 
 def _hedge_closed(rt: Runtime, ctx: StrategyContext) -> None:
@@ -139,6 +170,7 @@ def _hedge_closed(rt: Runtime, ctx: StrategyContext) -> None:
     hedge.tp_price = hedge.sl_price = None
     hedge.cost = Decimal(0)
     hedge.closing_reason = None
+    hedge.tp_rejects = hedge.sl_rejects = 0
     if reason == "hedge_tp" and rt.cfg.close_main_on_hedge_tp and st.phase == "open":
         market_exit(rt, ctx, "xmn", "hedge_tp")
 
@@ -147,7 +179,12 @@ def close_hedge(rt: Runtime, ctx: StrategyContext, reason: str) -> None:
     """Close the hedge at market (``hxc``, reduce-only) and cancel its orders."""
     hedge = rt.state.hedge
     rt.desk.cancel_where(ctx, ("he", "htp", "hsl"))
-    if hedge.size <= 0 or hedge.side is None or rt.desk.any_live(("hxc",)):
+    if (
+        hedge.size <= 0
+        or hedge.side is None
+        or rt.desk.any_live(("hxc",))
+        or hedge.refused_at == ctx.now()
+    ):
         return
     hedge.closing_reason = reason
     intent = rt.desk.intent(
@@ -206,7 +243,7 @@ def refresh_hedge_orders(rt: Runtime, ctx: StrategyContext) -> None:
         if tp is None:
             rt.desk.cancel(ctx, hedge.tp_id)
             hedge.tp_id = None
-        else:
+        elif _may_place(hedge, hedge.tp_rejects, ctx.now()):
             intent = rt.desk.intent(
                 "htp", rt.closing(side), OrderType.LIMIT, hedge.size, rt.book(side),
                 price=tp, reduce_only=True,
@@ -220,7 +257,7 @@ def refresh_hedge_orders(rt: Runtime, ctx: StrategyContext) -> None:
         if sl is None:
             rt.desk.cancel(ctx, hedge.sl_id)
             hedge.sl_id = None
-        else:
+        elif _may_place(hedge, hedge.sl_rejects, ctx.now()):
             intent = rt.desk.intent(
                 "hsl", rt.closing(side), OrderType.STOP_MARKET, Decimal(0), rt.book(side),
                 trigger=sl, reduce_only=True, close_position=True,

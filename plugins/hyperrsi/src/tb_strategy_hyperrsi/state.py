@@ -130,6 +130,11 @@ class HedgeRecord(_Model):
     realized: Decimal = _ZERO
     fees: Decimal = _ZERO
     closing_reason: str | None = None
+    tp_rejects: int = 0
+    sl_rejects: int = 0
+    refused_at: int | None = None
+    """When the venue last refused the hedge's TP or stop: not placed again at that moment (the
+    refusal may come from a fill not seen yet, e.g. the TP filled in the same candle)."""
 
     @property
     def avg(self) -> Decimal | None:
