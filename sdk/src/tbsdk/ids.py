@@ -13,6 +13,8 @@ from functools import lru_cache
 __all__ = ["base36", "bot_key", "hash36"]
 
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+_PAIRS = 36 * 36
+_PAIR_TEXT = tuple(a + b for a in _DIGITS for b in _DIGITS)  # "00" ... "zz"
 
 
 def base36(value: int, width: int = 0) -> str:
@@ -23,11 +25,14 @@ def base36(value: int, width: int = 0) -> str:
     """
     if value < 0:
         raise ValueError(f"base36 needs a non-negative value, got {value}")
-    digits = []
-    while value:
-        value, rem = divmod(value, 36)
-        digits.append(_DIGITS[rem])
-    text = "".join(reversed(digits)) or "0"
+    # Two digits per step from a table: ids are built on every order.
+    pairs = []
+    while value >= _PAIRS:
+        value, rem = divmod(value, _PAIRS)
+        pairs.append(_PAIR_TEXT[rem])
+    text = _PAIR_TEXT[value].lstrip("0") or "0"
+    if pairs:
+        text += "".join(reversed(pairs))
     if width and len(text) > width:
         raise ValueError(f"{text} does not fit in {width} base-36 digits")
     return text.rjust(width, "0")
