@@ -51,16 +51,16 @@ async def symbols_of_other_bots(
         PositionRow.account_id.in_(wanted_accounts), PositionRow.size != 0
     )
     for stmt in (live_orders, positions):
-        for bot_id, symbol in (await session.execute(stmt.distinct())).all():
-            if bot_id in holding:
-                trades[bot_id].add(symbol)
+        for owner, symbol in (await session.execute(stmt.distinct())).all():
+            if owner is not None and owner in holding:
+                trades[owner].add(symbol)
     found: dict[str, frozenset[str]] = {}
     for bot_id in bot_ids:
-        account = account_of.get(bot_id)
+        mine = account_of.get(bot_id)
         others = (
             symbols
             for other, symbols in trades.items()
-            if other != bot_id and account_of[other] == account
+            if other != bot_id and account_of[other] == mine
         )
         found[bot_id] = frozenset().union(*others)
     return found
