@@ -143,6 +143,25 @@ def backtest(
     return result
 
 
+def btc_range(inst: Instrument, **over: Any) -> dict[str, Any]:
+    """An 8-level arithmetic grid over 64 400-66 000 on ``btc_5m`` (5m evaluation)."""
+    base: dict[str, Any] = {
+        "mode": "arithmetic", "symbol": inst.symbol, "lower_price": "64400",
+        "upper_price": "66000", "grid_count": 8, "investment": "5000", "eval_timeframe": "5m",
+    }  # fmt: skip
+    return {**base, **over}
+
+
+def run_record(result: BacktestResult) -> tuple[Any, ...]:
+    """What two runs must share to be the same run: orders, fills, trades and final state."""
+    return (
+        [(o.intent, o.status, o.filled_qty, o.created_at, o.updated_at) for o in result.orders],
+        [f.fill for f in result.fills],
+        result.trades,
+        result.strategy_state,
+    )
+
+
 def intents(result: BacktestResult) -> list[OrderIntent]:
     """Every order the strategy sent, in submission order."""
     return [o.intent for o in sorted(result.orders, key=lambda o: (o.created_at, _seq(o.intent)))]

@@ -13,12 +13,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # --import-mode=importlib
 
-from classic_kit import BTC_SPOT, BTC_SWAP, backtest, btc_5m, settings
+from classic_kit import BTC_SPOT, BTC_SWAP, backtest, btc_5m, btc_range, run_record, settings
 from test_classic_reconcile import SYM, _fill_on_venue, _id, _running
 
 from tb_strategy_grid.config import GridConfig
 from tb_strategy_grid.strategy import Grid
-from tbhost.engine.backtest import BacktestResult
 from tbhost.engine.context import BotContext
 from tbsdk.model import (
     Instrument,
@@ -36,15 +35,6 @@ D = Decimal
 CANDLES = btc_5m()
 
 
-def _record(result: BacktestResult) -> tuple[Any, ...]:
-    return (
-        [(o.intent, o.status, o.filled_qty, o.created_at, o.updated_at) for o in result.orders],
-        [f.fill for f in result.fills],
-        result.trades,
-        result.strategy_state,
-    )
-
-
 @pytest.mark.parametrize(
     ("inst", "over"),
     [
@@ -58,11 +48,7 @@ def _record(result: BacktestResult) -> tuple[Any, ...]:
 def test_reconciling_what_changed_gives_the_run_of_reconciling_everything(
     inst: Instrument, over: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    config: dict[str, Any] = {
-        "mode": "arithmetic", "symbol": inst.symbol, "lower_price": "64400",
-        "upper_price": "66000", "grid_count": 8, "investment": "5000", "eval_timeframe": "5m",
-    }  # fmt: skip
-    config.update(over)
+    config = btc_range(inst, **over)
     answers: list[frozenset[str] | None] = []
     changes = BotContext.order_changes
 
@@ -77,7 +63,7 @@ def test_reconciling_what_changed_gives_the_run_of_reconciling_everything(
     everything = backtest(config, CANDLES, inst, "5m")
 
     assert len(incremental.fills) > 20
-    assert _record(incremental) == _record(everything)
+    assert run_record(incremental) == run_record(everything)
     narrowed = [ids for ids in answers if ids is not None]
     assert len(narrowed) >= len(incremental.fills) - 1  # every fill's position change
     assert max(len(ids) for ids in narrowed) < len(incremental.orders)

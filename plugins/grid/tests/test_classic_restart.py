@@ -13,32 +13,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # --import-mode=importlib
 
-from classic_kit import BTC_SPOT, BTC_SWAP, backtest, btc_5m
+from classic_kit import BTC_SPOT, BTC_SWAP, backtest, btc_5m, btc_range, run_record
 
 from tb_strategy_grid.strategy import Grid
-from tbhost.engine.backtest import BacktestResult
 from tbsdk.model import Instrument
 
 CANDLES = btc_5m()
 RESTARTS = [int(i) for i in np.linspace(3, len(CANDLES) - 3, 20).round()]
-
-
-def _settings(inst: Instrument, **over: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "mode": "arithmetic", "symbol": inst.symbol, "lower_price": "64400",
-        "upper_price": "66000", "grid_count": 8, "investment": "5000", "eval_timeframe": "5m",
-    }  # fmt: skip
-    base.update(over)
-    return base
-
-
-def _record(result: BacktestResult) -> tuple[Any, ...]:
-    return (
-        [(o.intent, o.status, o.filled_qty, o.created_at, o.updated_at) for o in result.orders],
-        [f.fill for f in result.fills],
-        result.trades,
-        result.strategy_state,
-    )
 
 
 @pytest.mark.parametrize(
@@ -54,12 +35,12 @@ def _record(result: BacktestResult) -> tuple[Any, ...]:
     ],
 )  # fmt: skip
 def test_restarts_at_20_points_change_nothing(inst: Instrument, over: dict[str, Any]) -> None:
-    config = _settings(inst, **over)
+    config = btc_range(inst, **over)
     whole = backtest(config, CANDLES, inst, "5m")
     restarted = backtest(config, CANDLES, inst, "5m", restart_at=RESTARTS)
     assert len(RESTARTS) == len(set(RESTARTS)) == 20
     assert len(whole.fills) > 20
-    assert _record(restarted) == _record(whole)
+    assert run_record(restarted) == run_record(whole)
 
 
 class _Amnesiac(Grid):
@@ -70,7 +51,7 @@ class _Amnesiac(Grid):
 
 
 def test_the_restart_comparison_catches_a_lost_state() -> None:
-    config = _settings(BTC_SPOT)
+    config = btc_range(BTC_SPOT)
     whole = backtest(config, CANDLES, BTC_SPOT, "5m")
     broken = backtest(config, CANDLES, BTC_SPOT, "5m", restart_at=RESTARTS, grid_class=_Amnesiac)
-    assert _record(broken) != _record(whole)
+    assert run_record(broken) != run_record(whole)
