@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from tbhost.services import ROLE_ACTIONS, SYSTEM, Action, Actor, Forbidden
+from tbhost.services import ROLE_ACTIONS, SYSTEM, Action, Actor, Forbidden, authorize
 from tbhost.storage.models import Role
 
 from .test_services_kit import World, world_fixture  # noqa: F401 - the fixture
@@ -115,6 +115,15 @@ async def _(w: World) -> Call:
     return lambda w, a: w.accounts.remove(a, account.id)
 
 
+@setup(Action.BACKTEST_RUN)
+async def _(w: World) -> Call:
+    # No service method: the API checks the action, then runs the job in memory (no audit).
+    async def run(w: World, a: Actor) -> None:
+        authorize(a, Action.BACKTEST_RUN)
+
+    return run
+
+
 @setup(Action.TRADING_READ)
 async def _(w: World) -> Call:
     return lambda w, a: w.queries.trades(a, account_id=w.account_id)
@@ -168,11 +177,14 @@ READS = {
     Action.AUDIT_READ,
     Action.USER_READ,
 }
+UNAUDITED = READS | {Action.BACKTEST_RUN}
 
 # The rules as the brief states them, written out again independently of ROLE_ACTIONS.
 EXPECTED: dict[Role, set[Action]] = {
     Role.VIEWER: READS - {Action.USER_READ},
-    Role.TRADER: (READS - {Action.USER_READ}) | {a for a in Action if a.value.startswith("bot.")},
+    Role.TRADER: (READS - {Action.USER_READ})
+    | {a for a in Action if a.value.startswith("bot.")}
+    | {Action.BACKTEST_RUN},
     Role.ADMIN: set(Action),
 }
 
@@ -190,7 +202,7 @@ async def test_each_role_is_allowed_or_denied_per_action(world: World, role: Rol
         before = await world.audit_count()
         if action in EXPECTED[role]:
             await call(world, actor)
-            writes = 0 if action in READS else 1
+            writes = 0 if action in UNAUDITED else 1
             assert await world.audit_count() == before + writes, action
         else:
             with pytest.raises(Forbidden) as denied:

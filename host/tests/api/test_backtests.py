@@ -74,6 +74,10 @@ async def test_a_bad_backtest_is_refused_at_once_or_fails_its_job(api: Api) -> N
         assert error["extensions"]["fields"] == [field]
     viewer = await api.error(RUN, {"i": base}, role="viewer")
     assert viewer["extensions"]["code"] == "FORBIDDEN"
+    assert (viewer["extensions"]["action"], viewer["extensions"]["role"]) == (
+        "backtest.run",
+        "viewer",
+    )
 
     no_candles = await api.data(RUN, {"i": {**base, "dataExchange": "kraken"}}, role="trader")
     job_id = no_candles["runBacktest"]["id"]

@@ -1,4 +1,8 @@
-"""``create_app``: the FastAPI app serving GraphQL, health, readiness and metrics."""
+"""``create_app``: the app serving GraphQL, health, readiness and metrics.
+
+``/graphql`` is strawberry's ASGI app, reached straight from :class:`ApiMiddleware` (which
+authenticates and rate-limits it first); FastAPI serves the rest. A GraphQL request thus skips
+FastAPI's routing and dependency injection, a fair share of a small query's cost."""
 
 from __future__ import annotations
 
@@ -7,9 +11,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from starlette.requests import HTTPConnection
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.fastapi import GraphQLRouter
 from strawberry.types.unset import UNSET, UnsetType
 
 from ..plugins import PluginHost
@@ -17,23 +23,32 @@ from ..settings import Settings
 from ..storage import Database
 from .context import ApiContext
 from .health import health_router
-from .middleware import GRAPHQL_PATH, ApiMiddleware, bearer_token
+from .middleware import ApiMiddleware, bearer_token
 from .schema import ApiSchema, build_schema
 from .state import ApiServices
+from .websocket import TransportWS
 
 __all__ = ["create_app"]
 
 
-class _Router(GraphQLRouter[ApiContext, None]):
-    """Strawberry's router, with the caller of a WebSocket taken from ``connection_init``."""
+class _GraphQL(GraphQL[ApiContext, None]):
+    """Strawberry's ASGI app: the caller of an HTTP request is the one the middleware found;
+    a WebSocket's is taken from ``connection_init``, then rate-limited and re-checked by
+    :class:`~.websocket.TransportWS`."""
+
+    graphql_transport_ws_handler_class = TransportWS
 
     def __init__(self, schema: ApiSchema, services: ApiServices) -> None:
-        async def context(connection: HTTPConnection) -> ApiContext:
-            state = connection.scope.get("state", {})
-            return ApiContext(services, state.get("actor"), state.get("request_id", "-"))
-
-        super().__init__(schema, context_getter=context, keep_alive=True, keep_alive_interval=15)
+        super().__init__(schema, keep_alive=True, keep_alive_interval=15)
         self.services = services
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> ApiContext:
+        state = request.scope.get("state", {})
+        context = ApiContext(self.services, state.get("actor"), state.get("request_id", "-"))
+        context.request = request
+        return context
 
     async def on_ws_connect(self, context: ApiContext) -> UnsetType | dict[str, object] | None:
         """A WebSocket's token: ``{"Authorization": "Bearer <token>"}`` in the
@@ -45,9 +60,10 @@ class _Router(GraphQLRouter[ApiContext, None]):
         if token is None and context.request is not None:
             token = bearer_token(context.request.headers.get("authorization"))
         actor = None if token is None else await self.services.users.actor_for_token(token)
-        if actor is None:
+        if actor is None or token is None:
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
         context.actor = actor
+        context.token = token
         unset: UnsetType = UNSET
         return unset
 
@@ -69,7 +85,7 @@ def create_app(
         try:
             yield
         finally:
-            services.jobs.shutdown()
+            services.close()
 
     app = FastAPI(
         title="TradingBoost",
@@ -81,8 +97,7 @@ def create_app(
     app.state.services = services
     app.state.schema = schema
     app.include_router(health_router(services))
-    app.include_router(_Router(schema, services), prefix=GRAPHQL_PATH)
-    app.add_middleware(ApiMiddleware, services=services)
+    app.add_middleware(ApiMiddleware, services=services, graphql=_GraphQL(schema, services))
     if settings.api_cors_origins:
         # Outermost, so preflights and refusals (401, 429) carry the CORS headers too.
         app.add_middleware(

@@ -7,6 +7,7 @@ request durations.
   WebSockets authenticate in ``connection_init`` (see :mod:`.app`).
 * Each token has a request budget (:class:`~.limits.RateLimiter`); beyond it, 429 with
   ``RATE_LIMITED`` and ``Retry-After``.
+* ``/graphql`` then goes straight to the GraphQL app; everything else to FastAPI.
 """
 
 from __future__ import annotations
@@ -53,9 +54,10 @@ def request_id_of(scope: Scope) -> str:
 
 
 class ApiMiddleware:
-    def __init__(self, app: ASGIApp, services: ApiServices) -> None:
+    def __init__(self, app: ASGIApp, services: ApiServices, graphql: ASGIApp) -> None:
         self.app = app
         self.services = services
+        self.graphql = graphql
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -64,8 +66,9 @@ class ApiMiddleware:
         request_id = request_id_of(scope)
         state: dict[str, Any] = scope.setdefault("state", {})
         state["request_id"] = request_id
+        inner = self.graphql if scope.get("path") == GRAPHQL_PATH else self.app
         if scope["type"] == "websocket":
-            await self.app(scope, receive, send)
+            await inner(scope, receive, send)
             return
         begun = time.perf_counter()
         status = 500
@@ -84,7 +87,7 @@ class ApiMiddleware:
             if refusal is not None:
                 await refusal(send_with_id)
             else:
-                await self.app(scope, receive, send_with_id)
+                await inner(scope, receive, send_with_id)
         finally:
             path = scope.get("path", "")
             self.services.metrics.api_request_seconds.labels(

@@ -185,8 +185,7 @@ class Mutation:
     )
     def run_backtest(self, info: Ctx, input: BacktestInput) -> BacktestJob:
         actor = actor_of(info)
-        # Running a backtest costs CPU but touches no money: whoever may create bots may.
-        authorize(actor, Action.BOT_CREATE)
+        authorize(actor, Action.BACKTEST_RUN)
         services = services_of(info)
         request = backtests.BacktestRequest(
             strategy=input.strategy,

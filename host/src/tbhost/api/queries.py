@@ -49,6 +49,9 @@ Ctx = Info[ApiContext, None]
 
 @strawberry.type
 class Query:
+    """Root fields. ``bots`` and ``positions`` read through the request's
+    :class:`~.reads.SnapshotReads`: asked for together, they cost one read transaction."""
+
     @field(description="The caller: who the token belongs to, and their role.")
     def me(self, info: Ctx) -> Me:
         actor = actor_of(info)
@@ -82,8 +85,11 @@ class Query:
         symbol: str | None = None,
         account_id: str | None = None,
     ) -> list[Bot]:
-        found = await services_of(info).bots.list(
-            actor_of(info), account_id=account_id, state=state, strategy=strategy, symbol=symbol
+        actor = actor_of(info)
+        found = await info.context.reads.read(
+            lambda snapshot: snapshot.bots(
+                actor, account_id=account_id, state=state, strategy=strategy, symbol=symbol
+            )
         )
         return [Bot.of(b) for b in found]
 
@@ -137,8 +143,11 @@ class Query:
         symbol: str | None = None,
         open_only: bool = True,
     ) -> list[Position]:
-        found = await services_of(info).queries.positions(
-            actor_of(info), bot_id=bot, account_id=account_id, open_only=open_only
+        actor = actor_of(info)
+        found = await info.context.reads.read(
+            lambda snapshot: snapshot.positions(
+                actor, bot_id=bot, account_id=account_id, open_only=open_only
+            )
         )
         return [Position.of(p) for p in found if symbol is None or p.value.symbol == symbol]
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import socket
 from collections.abc import Iterator
@@ -47,6 +48,16 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _freeze_startup_objects() -> None:
+    """Leave what start-up built (modules, the schema, plugins, SQLAlchemy's mappers) out of
+    the garbage collector's full passes. A full pass walked all of it, ~110 ms on the
+    benchmark machine, every few hundred requests: a pause every request behind it waited
+    out (p99 ~90 ms at 200 requests/s). Frozen, a full pass takes ~3 ms. Start-up's own
+    garbage is collected first; frozen objects are still freed by reference counting."""
+    gc.collect()
+    gc.freeze()
+
+
 async def serve_api(
     settings: Settings,
     db: Database,
@@ -59,6 +70,7 @@ async def serve_api(
     sock = _bind(settings.api_host, settings.api_port)
     try:
         app = create_app(settings, db, plugins)
+        _freeze_startup_objects()
         config = uvicorn.Config(
             app,
             log_config=None,

@@ -50,6 +50,8 @@ class Action(StrEnum):
     BOT_STOP = "bot.stop"
     BOT_DELETE = "bot.delete"
     BOT_CLOSE_POSITIONS = "bot.close_positions"
+    BACKTEST_RUN = "backtest.run"
+    """Run a backtest on stored candles: CPU, no money, no bot."""
     ACCOUNT_READ = "account.read"
     ACCOUNT_ADD = "account.add"
     ACCOUNT_REMOVE = "account.remove"
@@ -82,6 +84,7 @@ _TRADE = frozenset(
         Action.BOT_STOP,
         Action.BOT_DELETE,
         Action.BOT_CLOSE_POSITIONS,
+        Action.BACKTEST_RUN,
     }
 )
 

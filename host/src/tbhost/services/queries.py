@@ -7,19 +7,22 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from tbsdk.model import Fill, Order, OrderStatus, Position, Trade
 
 from ..storage import Database
-from ..storage.models import TradeRow
+from ..storage.models import BotRow, BotStatus, PositionRow, TradeRow
 from ..storage.repos import orders, portfolio, states
 from ..storage.repos._common import MAX_LIMIT
 from ._common import require_bot
 from .access import Action, Actor, authorize
-from .views import Item, Page, PnlSummary, StrategySnapshot
+from .errors import NotFound
+from .views import Bot, Item, Page, PnlSummary, StrategySnapshot
 
-__all__ = ["QueryService"]
+__all__ = ["QueryService", "ReadSnapshot", "SyncReads"]
 
 T = TypeVar("T")
 
@@ -51,12 +54,114 @@ async def _bot_id(session: AsyncSession, bot: str | None) -> str | None:
     return (await require_bot(session, bot, include_deleted=True)).id
 
 
+# The snapshot's reads select Core rows, not ORM objects: a row has the same attributes and
+# typed values as the mapped object, without the identity map's per-object bookkeeping (most
+# of the cost of a short list).
+_BOTS = BotRow.__table__
+_POSITIONS = PositionRow.__table__
+
+
+class SyncReads(Protocol):
+    """Runs a function of a (sync) session in one read transaction, whole: on SQLite one
+    step instead of one hop to aiosqlite's thread per cursor call (see
+    ``tbhost.api.sqlite_reads``). The function only reads and may be run more than once."""
+
+    async def run(self, fn: Callable[[Session], T]) -> T: ...
+
+
+class ReadSnapshot:
+    """Several reads in one read transaction, so they see one moment of the database and
+    cost one transaction: a dashboard asks for bots and positions together, every few
+    seconds. Plain (sync) code on a session :meth:`QueryService.snapshot` opens. Each read
+    takes the actor first and checks its role as the service method of the same name does
+    (:meth:`BotService.list`, :meth:`QueryService.positions`); a refused or failed read
+    raises and leaves the snapshot usable for the next."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def bots(
+        self,
+        actor: Actor,
+        *,
+        account_id: str | None = None,
+        state: BotStatus | str | None = None,
+        strategy: str | None = None,
+        symbol: str | None = None,
+    ) -> list[Bot]:
+        """Live bots by name, narrowed by every filter given (as :meth:`BotService.list`)."""
+        authorize(actor, Action.BOT_READ)
+        stmt = select(_BOTS).where(_BOTS.c.deleted_at.is_(None)).order_by(_BOTS.c.name)
+        if account_id is not None:
+            stmt = stmt.where(_BOTS.c.account_id == account_id)
+        if state is not None:
+            stmt = stmt.where(_BOTS.c.state == BotStatus(state))
+        rows = self._session.execute(stmt).all()
+        return [
+            Bot.of(r)
+            for r in rows
+            if (strategy is None or r.strategy == strategy)
+            and (symbol is None or symbol in r.symbols)
+        ]
+
+    def positions(
+        self,
+        actor: Actor,
+        *,
+        bot_id: str | None = None,
+        account_id: str | None = None,
+        open_only: bool = True,
+    ) -> list[Item[Position]]:
+        """The latest position per bot, symbol and book (open ones only, by default); ``bot_id``
+        may be an id or a name, of a deleted bot too."""
+        authorize(actor, Action.TRADING_READ)
+        stmt = select(_POSITIONS).order_by(_POSITIONS.c.id)
+        if bot_id is not None:
+            stmt = stmt.where(_POSITIONS.c.bot_id == self._bot_id(bot_id))
+        if account_id is not None:
+            stmt = stmt.where(_POSITIONS.c.account_id == account_id)
+        rows = self._session.execute(stmt).all()
+        # Sizes are text on SQLite, so "not flat" is decided here rather than in SQL.
+        return [
+            Item(r.id, r.bot_id, r.account_id, _position(r))
+            for r in rows
+            if not open_only or r.size != 0
+        ]
+
+    def _bot_id(self, ref: str) -> str:
+        """As ``require_bot(..., include_deleted=True)``: by id, else by name."""
+        row = self._session.get(BotRow, ref)
+        if row is None:
+            row = self._session.scalar(select(BotRow).where(BotRow.name == ref))
+        if row is None:
+            raise NotFound(f"no bot {ref!r}")
+        return row.id
+
+
+def _position(row: Row[Any]) -> Position:
+    return Position(
+        symbol=row.symbol,
+        position_side=row.position_side,
+        direction=row.direction,
+        size=row.size,
+        entry_price=row.entry_price,
+        contract_size=row.contract_size,
+        realized_pnl=row.realized_pnl,
+        unrealized_pnl=row.unrealized_pnl,
+        leverage=row.leverage,
+        margin_mode=row.margin_mode,
+        liquidation_price=row.liquidation_price,
+        updated_at=row.updated_at,
+    )
+
+
 class QueryService:
     """Reads for every surface. Lists page by row id: pass a page's ``next_after`` as
     ``after_id`` (the storage repositories' keyset cursor, passed through)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, sync_reads: SyncReads | None = None) -> None:
         self._db = db
+        self._sync_reads = sync_reads
 
     async def _listed(
         self,
@@ -140,12 +245,18 @@ class QueryService:
         open_only: bool = True,
     ) -> list[Item[Position]]:
         """The latest position per bot, symbol and book (open ones only, by default)."""
-        authorize(actor, Action.TRADING_READ)
+        return await self.snapshot(
+            lambda s: s.positions(actor, bot_id=bot_id, account_id=account_id, open_only=open_only)
+        )
+
+    async def snapshot(self, reads: Callable[[ReadSnapshot], T]) -> T:
+        """``reads`` run on a :class:`ReadSnapshot`: one read transaction for all the reads it
+        makes (each checks the role of the actor it is given). ``reads`` is plain code: it
+        may run in a worker thread, so it must only read through the snapshot."""
+        if self._sync_reads is not None:
+            return await self._sync_reads.run(lambda session: reads(ReadSnapshot(session)))
         async with self._db.read() as s:
-            rows = await portfolio.list_positions(
-                s, bot_id=await _bot_id(s, bot_id), account_id=account_id, open_only=open_only
-            )
-        return [Item(r.id, r.bot_id, r.account_id, portfolio.to_position(r)) for r in rows]
+            return await s.run_sync(lambda session: reads(ReadSnapshot(session)))
 
     async def trades(
         self,

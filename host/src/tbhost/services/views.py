@@ -6,9 +6,10 @@ their secret once, in :class:`IssuedToken`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from tbsdk.info import RunMode
 from tbsdk.model import PositionMode
@@ -17,7 +18,6 @@ from ..storage.models import (
     AccountRow,
     ApiTokenRow,
     AuditRow,
-    BotRow,
     BotStatus,
     Role,
     UserRow,
@@ -60,6 +60,44 @@ class Item(Generic[T]):
     value: T
 
 
+class BotFields(Protocol):
+    """What :meth:`Bot.of` reads: a mapped :class:`BotRow`, or a Core row of the bots table
+    (same names, same typed values)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def strategy(self) -> str: ...
+    @property
+    def account_id(self) -> str: ...
+    @property
+    def symbols(self) -> Sequence[str]: ...
+    @property
+    def timeframe(self) -> str: ...
+    @property
+    def mode(self) -> RunMode: ...
+    @property
+    def config(self) -> Mapping[str, Any]: ...
+    @property
+    def config_hash(self) -> str: ...
+    @property
+    def state(self) -> BotStatus: ...
+    @property
+    def fault_reason(self) -> str | None: ...
+    @property
+    def created_by(self) -> str | None: ...
+    @property
+    def created_at(self) -> int: ...
+    @property
+    def updated_at(self) -> int: ...
+    @property
+    def started_at(self) -> int | None: ...
+    @property
+    def stopped_at(self) -> int | None: ...
+
+
 @dataclass(frozen=True)
 class Bot:
     id: str
@@ -80,7 +118,7 @@ class Bot:
     stopped_at: int | None
 
     @classmethod
-    def of(cls, row: BotRow) -> Bot:
+    def of(cls, row: BotFields) -> Bot:
         return cls(
             id=row.id,
             name=row.name,
