@@ -79,6 +79,7 @@ async def seed(data_dir: Path, bots: int) -> str:
 
 def serve(data_dir: str, port: int) -> None:
     """The server process: the app on 127.0.0.1:port until SIGTERM."""
+    from tbhost import event_loop
     from tbhost.api import serve_api
     from tbhost.plugins import PluginHost
     from tbhost.settings import Settings
@@ -101,7 +102,7 @@ def serve(data_dir: str, port: int) -> None:
         finally:
             await db.dispose()
 
-    asyncio.run(main())
+    event_loop.run(main())  # as `tbhost api serve` runs it
 
 
 class Connections:

@@ -57,6 +57,7 @@ def serve(ctx: click.Context, bind: str | None, port: int | None) -> None:
 
     from tbsdk.errors import TbError
 
+    from .. import event_loop
     from ..api import serve_api
     from ..storage import open_database
 
@@ -81,6 +82,6 @@ def serve(ctx: click.Context, bind: str | None, port: int | None) -> None:
             await db.dispose()
 
     try:
-        asyncio.run(main())
+        event_loop.run(main())
     except (TbError, OSError) as exc:
         raise click.ClickException(str(exc)) from None

@@ -89,6 +89,7 @@ def run(
     """
     from tbsdk.errors import TbError
 
+    from .. import event_loop
     from ..live import Host
     from ..live.host import describe
 
@@ -137,7 +138,7 @@ def run(
                 loop.remove_signal_handler(sig)
 
     try:
-        asyncio.run(main())
+        event_loop.run(main())
     except TbError as exc:
         raise click.ClickException(exc.message) from None
     for outcome in host.outcomes.values():
