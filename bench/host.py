@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import platform
 import resource
 import statistics
@@ -66,19 +67,19 @@ class TimedVenue(DurableVenue):
 
 
 def lags_ms(speed: float) -> list[float]:
-    """Each order's delay after its candle was due to close on the bot's replay clock.
+    """Each order's delay after its candle was due to close on the replay clock.
 
-    A bot's replay clock starts when its first candle has been handled (``c0``, at ``wall0``)
-    and maps a later close ``c`` to wall time ``wall0 + (c - c0) / speed``; each later candle
-    is processed at that time or after, so ``wall0`` is at most the smallest
-    ``t - (c - c0) / speed`` over them (equal when any candle was on time)."""
-    lags = []
-    for venue in TimedVenue.venues:
-        if len(venue.candles) < 2:
-            continue
-        c0 = venue.candles[0][1]
-        wall0 = min(t - (c - c0) / 1000 / speed for t, c in venue.candles[1:])
-        lags += [(t - wall0 - (c - c0) / 1000 / speed) * 1000 for t, c in venue.orders if c > c0]
+    The bots started together share one replay clock (:class:`tbhost.live.feed_clock.
+    FeedClock`): it maps a close ``c`` to wall time ``wall0 + (c - c0) / speed``, ``c0`` being
+    the earliest first candle. No candle is processed before it is due, and the first bot's
+    first candle is processed at once, so ``wall0`` is the smallest ``t - (c - c0) / speed``
+    over every candle of every bot."""
+    seen = [venue for venue in TimedVenue.venues if venue.candles]
+    if not seen:
+        return []
+    c0 = min(venue.candles[0][1] for venue in seen)
+    wall0 = min(t - (c - c0) / 1000 / speed for venue in seen for t, c in venue.candles)
+    lags = [(t - wall0 - (c - c0) / 1000 / speed) * 1000 for venue in seen for t, c in venue.orders]
     return sorted(lags)
 
 
@@ -153,6 +154,7 @@ def main() -> None:
         asyncio.run(prepare(settings, args.bots))
         prepared = time.monotonic() - t0
         rss_before = rss_mb()
+        args.load = os.getloadavg()[0]
         host = TimedHost(
             settings,
             speed=args.speed,
@@ -185,17 +187,20 @@ def main() -> None:
 
 
 def write_section(path: Path, report: str, args: argparse.Namespace) -> None:
+    """Replace this benchmark's section of ``path`` (keeping the notes after its result block,
+    which say what the numbers mean) or append it."""
     command = f"--bots {args.bots} --candles {args.candles} --speed {args.speed:g}"
     command += " --postgres" if args.postgres else ""
+    machine = f"{platform.machine()}, {os.cpu_count()} CPU, Python {platform.python_version()}"
     body = f"""{SECTION}
 
 * Command: `uv run python bench/host.py {command}`
-* Machine: {platform.machine()}, Python {platform.python_version()}.
+* Machine: {machine}; load average {args.load:.1f} when the bots started.
 * Input: rsi_reversal bots (RSI length 6-15, thresholds varied per bot), each on its own paper
   account, replaying the bundled Binance BTC/USDT 1m candles from 2024-04-03 through the real
-  host (order manager, durable paper venues, checkpoints). The latency of an order is the
-  wall time from its candle's due close on the replay clock to the venue receiving it.
-  Target: p99 ≤ 50 ms.
+  host (order manager, durable paper venues, checkpoints), all on one replay clock (their
+  candles close together). The latency of an order is the wall time from its candle's due
+  close on the replay clock to the venue receiving it. Target: p99 ≤ 50 ms.
 
 ```
 {report}
@@ -205,7 +210,11 @@ def write_section(path: Path, report: str, args: argparse.Namespace) -> None:
     if SECTION in text:
         start = text.index(SECTION)
         nxt = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + body + (text[nxt + 1 :] if nxt != -1 else "")
+        end = nxt + 1 if nxt != -1 else len(text)
+        old = text[start:end]
+        block = old.find("```\n", old.find("```") + 3)
+        notes = old[block + 4 :] if block != -1 else ""
+        text = text[:start] + body + notes + text[end:]
     else:
         text = text.rstrip("\n") + "\n\n" + body
     path.write_text(text)

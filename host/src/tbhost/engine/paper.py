@@ -17,7 +17,7 @@ import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tbsdk import BotInfo, ConfigError, Exchange, RunMode, Strategy
 from tbsdk.exchange import SimulatedVenue
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from ..orders.journal import OrderJournal
     from ..plugins import PluginHost
 
-__all__ = ["PaperCheckpoint", "PaperRun", "run_paper"]
+__all__ = ["Pace", "PaperCheckpoint", "PaperRun", "run_paper"]
 
 CHECKPOINT_VERSION = 1
 
@@ -83,6 +83,14 @@ class PaperRun:
 Checkpointer = Callable[[PaperCheckpoint], Awaitable[None] | None]
 
 
+class Pace(Protocol):
+    """A clock shared with other bots (:class:`tbhost.live.feed_clock.Pacer`)."""
+
+    async def until(self, close: int, stop: asyncio.Event | None) -> bool:
+        """Wait until the candle closing at ``close`` is due; True if ``stop`` was set."""
+        ...
+
+
 async def run_paper(
     strategy: Strategy[Any],
     exchange: Exchange,
@@ -101,6 +109,7 @@ async def run_paper(
     save_venue: bool = True,
     known_venue: Exchange | None = None,
     plugins: PluginHost | None = None,
+    pace: Pace | None = None,
 ) -> PaperRun:
     """Run ``strategy`` on ``candles`` from index ``start`` (or ``resume``), one candle per
     ``timeframe / speed`` of wall time (``speed=inf``: no waiting), until the candles end or
@@ -113,7 +122,8 @@ async def run_paper(
     venue as the resumed strategy state knew it, when the venue has moved on since (its
     positions and open orders are what the bot starts with; default ``exchange``).
     ``plugins``: the hook plugins told of the bot's start, stop, orders, fills and positions,
-    and asked to veto its orders (``tb_check_order``)."""
+    and asked to veto its orders (``tb_check_order``). ``pace``: a clock shared with other
+    bots decides when each candle is due, instead of ``speed`` from this run's first candle."""
     if not isinstance(exchange, SimulatedVenue):
         raise ConfigError(f"exchange {exchange.name!r} cannot replay candles: use paper")
     if speed <= 0:
@@ -159,7 +169,10 @@ async def run_paper(
     i = start
     while i < len(candles) and runner.active:
         close = int(replay.close_ts[i])
-        if sim0 is not None and speed != float("inf"):
+        if pace is not None:
+            if await pace.until(close, stop):
+                break
+        elif sim0 is not None and speed != float("inf"):
             delay = wall0 + (close - sim0) / 1000 / speed - time.monotonic()
             if delay > 0 and await _stopped_within(stop, delay):
                 break

@@ -8,6 +8,7 @@ consequence of its last command first.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import deque
 from decimal import Decimal
@@ -77,6 +78,8 @@ class BotRunner:
         """Commands carried out so far: a replay checkpoints after a candle that ran any."""
         self.backtests: BacktestService | None = None
         """Runs ``ctx.request_backtest`` (:mod:`.ranking`); built at the first request."""
+        self._stored: dict[str, asyncio.Future[str | None]] = {}
+        """Intents stored ahead by :meth:`_store_ahead`, not yet sent: their checks, by id."""
 
     @property
     def active(self) -> bool:
@@ -128,7 +131,10 @@ class BotRunner:
         steps, ctx = 0, self.ctx
         while self.active:
             if ctx.commands:
-                for command in ctx.take_commands():
+                commands = ctx.take_commands()
+                if self.journal is not None and len(commands) > 1:
+                    await self._store_ahead(commands)
+                for command in commands:
                     if self.state is not BotState.RUNNING:
                         break  # a command faulted the bot: the rest of its commands must not run
                     await self._execute(command)
@@ -139,6 +145,34 @@ class BotRunner:
                 self._fault(f"more than {MAX_CASCADE} events from one outside event")
                 return
             await self._dispatch(self._pending.popleft())
+
+    async def _store_ahead(self, commands: list[Command]) -> None:
+        """Store the intents of the batch's leading run of submits together (one commit when
+        the journal groups its writes, instead of one per order), before any is sent: each is
+        still stored before it is sent, and a crash between leaves intents the uninterrupted
+        run would have sent all the same. The run stops at the first other command (a cancel
+        that must reach the venue first, a leverage change that may fault the bot)."""
+        ctx, journal = self.ctx, self.journal
+        assert journal is not None
+        intents: list[OrderIntent] = []
+        for command in commands:
+            if not isinstance(command, Submit):
+                break
+            cid = command.intent.client_order_id
+            if cid not in ctx.orders and cid not in self._stored:
+                intents.append(command.intent)
+        if len(intents) < 2:
+            return
+        # Their checks run meanwhile: nothing they read (position, equity, last price) moves
+        # before the batch's events are delivered, after its last command.
+        checks = {i.client_order_id: asyncio.ensure_future(self._veto(i)) for i in intents}
+        try:
+            await asyncio.gather(*(journal.before_submit(intent) for intent in intents))
+        except BaseException:
+            for check in checks.values():
+                check.cancel()
+            raise
+        self._stored.update(checks)
 
     async def _dispatch(self, event: Event | BacktestDone) -> None:
         ctx, strat = self.ctx, self.strategy
@@ -217,10 +251,19 @@ class BotRunner:
             # bot re-deciding its last candle asks again for orders the venue already has.
             ctx.log.warning("intent %s already submitted; not sent again", intent.client_order_id)
             return known.status not in (OrderStatus.REJECTED, OrderStatus.CANCELED)
-        if self.journal is not None:
-            # Stored before anything else happens to it, a vetoed intent included.
-            await self.journal.before_submit(intent)
-        veto = await self._veto(intent)
+        check = self._stored.pop(intent.client_order_id, None)
+        if check is not None:
+            veto = await check  # stored ahead, with its batch
+        elif self.journal is not None:
+            # Stored before anything else happens to it, a vetoed intent included; the checks
+            # (which may wait for a plugin) run meanwhile: only the sending waits for both.
+            stored = asyncio.ensure_future(self.journal.before_submit(intent))
+            try:
+                veto = await self._veto(intent)
+            finally:
+                await stored
+        else:
+            veto = await self._veto(intent)
         if veto is not None:
             self._reject(intent, veto, RejectReason.VETOED)
             return False

@@ -20,6 +20,17 @@ therefore not matched again: the venue answers with the events it logged for its
 (replayed from the log) and with none for earlier ones. Nothing is lost: the host checkpoints
 after every candle that had events, before the venue sees the next one, so only the venue's
 last candle can be unseen.
+
+A quiet candle (one the venue proves can fill, trigger or liquidate nothing:
+``next_active_candle``) moves only the venue's clock and last price, exactly as ``skip_candles``
+does. It is applied as a ``skip`` and its log line is deferred: only the latest pending one is
+kept (a skip over several quiet candles equals a skip to the last), and it is written before
+any other operation, before a snapshot, on :meth:`DurableVenue.sync` and on close. The host
+syncs before it checkpoints a bot and before it stores an intent: a restart's reconciliation
+sends a stored intent to the venue at the candle the bot decided it, never to a venue behind.
+A crash loses at most the quiet candles after the bot's last checkpoint and last intent; the
+restarted bot is fed them again and the venue matches them again, to the same state. Most
+candles of most bots are quiet: they cost no write at all.
 """
 
 from __future__ import annotations
@@ -97,6 +108,8 @@ class DurableVenue(Exchange):
         self._since_snapshot = 0
         self._log: IO[str] | None = None
         self._before_last_candle: dict[str, Any] | None = None
+        self._pending_skip: dict[str, Any] | None = None
+        """The latest quiet candle, applied as a skip, not yet logged (see the module doc)."""
 
     # -- files --------------------------------------------------------------------------------
     @property
@@ -140,7 +153,9 @@ class DurableVenue(Exchange):
                     break
                 if int(op["n"]) > base:  # else in the snapshot (killed before the log was cut)
                     pending.append(op)
-        last_candle = max((i for i, op in enumerate(pending) if op["op"] == "candle"), default=-1)
+        last_candle = max(
+            (i for i, op in enumerate(pending) if op["op"] in ("candle", "skip")), default=-1
+        )
         for i, op in enumerate(pending):
             if i == last_candle:
                 self._before_last_candle = self.sim.save_state()
@@ -161,12 +176,24 @@ class DurableVenue(Exchange):
         view.restore_state(self._before_last_candle)
         return view
 
+    def sync(self) -> None:
+        """Write the pending quiet candle, if any: the log then holds every candle matched."""
+        pending = self._pending_skip
+        if pending is not None:
+            self._pending_skip = None
+            self._write(pending)
+
     def close_files(self) -> None:
+        self.sync()
         if self._log is not None:
             self._log.close()
             self._log = None
 
     def _append(self, op: dict[str, Any]) -> None:
+        self.sync()  # the quiet candle before this operation comes first in the log
+        self._write(op)
+
+    def _write(self, op: dict[str, Any]) -> None:
         if self._log is None:
             self.directory.mkdir(parents=True, exist_ok=True)
             self._log = self.log_path.open("a")
@@ -179,6 +206,7 @@ class DurableVenue(Exchange):
         self._since_snapshot += 1
 
     def _snapshot(self) -> None:
+        self._pending_skip = None  # its effect is in the state written here
         write_atomic(
             self.snapshot_path,
             json.dumps(
@@ -237,6 +265,13 @@ class DurableVenue(Exchange):
             return list(self.last_events) if ts == self.last_close else []
         if self._since_snapshot >= self.snapshot_every:
             self._snapshot()  # before a candle: the previous candle's events are all handled
+        if self.sim.next_active_candle(symbol, np.array([high]), np.array([low]), 0) > 0:
+            # Quiet: only the clock and the last price move; logged later, if ever needed.
+            self.sim.skip_candles(symbol, int(ts), float(close))
+            self.last_close, self.last_events = int(ts), []
+            self._pending_skip = {"op": "skip", "symbol": symbol, "ts": int(ts), "c": float(close)}
+            failpoint("venue.candle")
+            return []
         op = {
             "op": "candle",
             "symbol": symbol,

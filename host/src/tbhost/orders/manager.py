@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -48,7 +48,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tbsdk import Exchange
 from tbsdk.errors import InvalidOrder, OrderNotFound, TbError
 from tbsdk.model import (
-    ALLOWED_TRANSITIONS,
     Fill,
     Order,
     OrderIntent,
@@ -63,6 +62,16 @@ from ..storage import Database
 from ..storage._types import now_ms
 from ..storage.repos import orders as repo
 from ..storage.repos import portfolio
+from .group_commit import GroupCommit
+from .records import (
+    FillReport,
+    OrderReport,
+    PositionReport,
+    Record,
+    StateSnapshot,
+    write_records,
+)
+from .transitions import steps_to
 
 __all__ = ["OrderManager", "PositionDiff", "ReconcileReport"]
 
@@ -130,21 +139,6 @@ class ReconcileReport:
         )
 
 
-def _steps(old: OrderStatus, new: OrderStatus, sent: bool) -> list[OrderStatus] | None:
-    """Statuses to store, in order, to bring ``old`` to ``new``; ``None`` if ``new`` is behind.
-
-    A stored ``new`` order that the venue reports beyond ``submitted`` (it was sent and the
-    answer was lost) passes through ``submitted`` first, so its history says it was sent.
-    ``sent``: the report comes from the venue (it carries the venue's order id).
-    """
-    passed_on = new not in (_S.NEW, _S.SUBMITTED)
-    if old is _S.NEW and passed_on and (sent or new not in ALLOWED_TRANSITIONS[old]):
-        return [_S.SUBMITTED, new] if new in ALLOWED_TRANSITIONS[_S.SUBMITTED] else None
-    if new == old or new in ALLOWED_TRANSITIONS[old]:
-        return [new]
-    return None
-
-
 class OrderManager:
     """Stores, sends, tracks and reconciles the orders of one bot on one account.
 
@@ -162,6 +156,8 @@ class OrderManager:
         *,
         adopt_pattern: re.Pattern[str] | str | None = None,
         buffered: bool = False,
+        writer: GroupCommit | None = None,
+        before_store: Callable[[], None] | None = None,
     ) -> None:
         if not prefix or (isinstance(prefix, re.Pattern) and not prefix.pattern):
             raise ValueError("an order manager needs a non-empty client id prefix")
@@ -175,7 +171,17 @@ class OrderManager:
         until :meth:`flush`, which writes it in one transaction. Intents are still committed
         before they are sent. The caller flushes before it checkpoints the bot, so a crash
         loses only records that the restarted bot makes again (the venue replays them)."""
-        self._unwritten: list[Callable[[AsyncSession], Awaitable[object]]] = []
+        self.writer = writer
+        """As a journal, commit intents (:meth:`before_submit`) and records (as
+        :mod:`.records`, flushed with the checkpoint) through this group writer, together
+        with the other bots' (each call still returns only once its own write is
+        committed)."""
+        self._records: list[Record] = []
+        self.before_store = before_store
+        """Called before an intent is stored, e.g. to have the venue log every candle it
+        matched first (:meth:`~tbhost.live.durable_venue.DurableVenue.sync`): a restart's
+        reconciliation then sends a stored intent to the venue as the bot left it, not to a
+        venue behind it."""
 
     def owns(self, client_order_id: str) -> bool:
         """Whether the id carries this bot's prefix (a string it starts with, or a pattern
@@ -288,7 +294,7 @@ class OrderManager:
         """Move the stored row towards ``order``; return the stored order and whether it moved."""
         row = await repo.require_order(s, self.account_id, order.client_order_id)
         current = repo.to_order(row)
-        steps = _steps(row.status, order.status, order.exchange_order_id is not None)
+        steps = steps_to(row.status, order.status, order.exchange_order_id is not None)
         if steps is None or order.filled_qty < row.filled_qty:
             log.debug(
                 "order %s: report %s/%s is behind the stored %s/%s; ignored",
@@ -321,31 +327,40 @@ class OrderManager:
 
     # -- OrderJournal ---------------------------------------------------------------------------
     async def before_submit(self, intent: OrderIntent) -> None:
-        await self._store_intent(intent)
+        if self.before_store is not None:
+            self.before_store()
+        if self.writer is not None:
+            await self.writer.store_intent(self.account_id, self.bot_id, intent)
+        else:
+            await self._store_intent(intent)
         failpoint("orders.stored")
 
-    async def _write(self, step: Callable[[AsyncSession], Awaitable[object]]) -> None:
+    async def _write(self, record: Record) -> None:
         if self.buffered:
-            self._unwritten.append(step)
+            self._records.append(record)
             return
-        async with self.db.transaction() as s:
-            await step(s)
+        await self._store_records([record])
         failpoint("orders.recorded")
 
-    async def flush(self, then: Callable[[AsyncSession], Awaitable[object]] | None = None) -> None:
-        """Write the buffered records, then ``then`` (e.g. the bot's checkpoint), in one
-        transaction."""
-        steps = [*self._unwritten, *([then] if then is not None else [])]
-        if not steps:
+    async def _store_records(self, records: list[Record]) -> None:
+        if self.writer is not None:
+            await self.writer.write_records(records)
             return
         async with self.db.transaction() as s:
-            for step in steps:
-                await step(s)
-        self._unwritten.clear()
+            await write_records(s, records)
+
+    async def flush(self, state: StateSnapshot | None = None) -> None:
+        """Write the buffered records, then ``state`` (the bot's checkpoint), in one
+        transaction (shared with other bots' through the group writer, if any)."""
+        records = [*self._records, *([state] if state is not None else [])]
+        if not records:
+            return
+        await self._store_records(records)
+        del self._records[: len(records) - (state is not None)]
         failpoint("orders.recorded")
 
     async def after_submit(self, order: Order) -> None:
-        await self._write(lambda s: self._advance(s, order, "create"))
+        await self._write(OrderReport(self.account_id, order, "create"))
 
     async def on_update(self, order: Order) -> None:
         if order.status is _S.REJECTED and order.exchange_order_id is None:
@@ -367,17 +382,13 @@ class OrderManager:
                         exc,
                     )
                     return
-        await self._write(lambda s: self._advance(s, order, "update"))
+        await self._write(OrderReport(self.account_id, order, "update"))
 
     async def on_fill(self, fill: Fill, order: Order) -> None:
-        await self._write(lambda s: self._add_fill(s, fill, order))
+        await self._write(FillReport(self.account_id, fill, order))
 
     async def on_position(self, position: Position) -> None:
-        await self._write(
-            lambda s: portfolio.save_position(
-                s, bot_id=self.bot_id, account_id=self.account_id, position=position
-            )
-        )
+        await self._write(PositionReport(self.bot_id, self.account_id, position))
 
     # -- reconciliation -----------------------------------------------------------------------
     async def reconcile(self, symbols: Iterable[str]) -> ReconcileReport:
