@@ -9,7 +9,7 @@ import math
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.engine import URL
@@ -370,3 +370,27 @@ async def test_a_close_request_stops_the_bot_and_closes_its_position(
     assert done.details["flat"] is True
     assert done.details["cancelled"] == [f"x{key}far"]
     assert done.details["orders"] == [closing.client_order_id]
+
+
+class _LooksAround(RsiReversal):
+    """Records what ``ctx.symbols_of_other_bots()`` says at each candle."""
+
+    seen: ClassVar[list[frozenset[str]]] = []
+
+    def on_candle(self, ctx: StrategyContext, event: CandleClosed) -> None:
+        _LooksAround.seen.append(ctx.symbols_of_other_bots())
+
+
+async def test_a_bot_sees_the_symbols_of_the_other_bots_on_its_account(
+    db: Database, db_url: URL, tmp_path: Path
+) -> None:
+    plugins = PluginHost.discover()
+    plugins.add_record(PluginRecord("looks_around", STRATEGIES, "tests", obj=_LooksAround))
+    _LooksAround.seen = []
+    looking, account = await running_bot(db, "looking", strategy="looks_around")
+    await running_bot(db, "neighbour", symbol="BTC/USDT", account_id=account)
+    await running_bot(db, "elsewhere", symbol="BTC/USDT")  # on another account
+    outcomes = await _host(tmp_path, db_url, plugins=plugins).run()
+    assert outcomes[looking.id].status == "finished"
+    assert _LooksAround.seen
+    assert set(_LooksAround.seen) == {frozenset({"BTC/USDT"})}

@@ -38,7 +38,7 @@ def ms(day: str) -> int:
 
 def lookup(name: str) -> type[Strategy[Any]]:
     """Strategies as the services saw them when the bots were created: ``GONE`` existed then."""
-    if name in ("rsi_reversal", GONE, "faults_late", "holds"):
+    if name in ("rsi_reversal", GONE, "faults_late", "holds", "looks_around"):
         return RsiReversal
     raise ConfigError(f"no strategies plugin named {name!r}")
 

@@ -83,8 +83,8 @@ class BotContext(StrategyContext):
         """Reads a balance from the venue on demand (simulated venues), instead of
         ``balances`` being refreshed after every exchange report."""
         self.equity_value = Decimal(0)
-        self.other_bots_symbols: frozenset[str] = frozenset()
-        """What :meth:`symbols_of_other_bots` answers; the host keeps it current."""
+        self.other_bots: Callable[[], frozenset[str]] = frozenset
+        """What :meth:`symbols_of_other_bots` answers: the host's current knowledge."""
 
     # -- identity and clock ------------------------------------------------------------------
     @property
@@ -258,7 +258,7 @@ class BotContext(StrategyContext):
         return [self._instruments[symbol] for symbol in sorted(self._instruments)]
 
     def symbols_of_other_bots(self) -> frozenset[str]:
-        return self.other_bots_symbols
+        return self.other_bots()
 
     def request_backtest(
         self, request_id: str, symbol: str, settings: dict[str, Any], start: int, end: int

@@ -110,6 +110,7 @@ async def run_paper(
     known_venue: Exchange | None = None,
     plugins: PluginHost | None = None,
     pace: Pace | None = None,
+    other_bots: Callable[[], frozenset[str]] | None = None,
 ) -> PaperRun:
     """Run ``strategy`` on ``candles`` from index ``start`` (or ``resume``), one candle per
     ``timeframe / speed`` of wall time (``speed=inf``: no waiting), until the candles end or
@@ -123,7 +124,8 @@ async def run_paper(
     positions and open orders are what the bot starts with; default ``exchange``).
     ``plugins``: the hook plugins told of the bot's start, stop, orders, fills and positions,
     and asked to veto its orders (``tb_check_order``). ``pace``: a clock shared with other
-    bots decides when each candle is due, instead of ``speed`` from this run's first candle."""
+    bots decides when each candle is due, instead of ``speed`` from this run's first candle.
+    ``other_bots``: what ``ctx.symbols_of_other_bots()`` answers (the host keeps it current)."""
     if not isinstance(exchange, SimulatedVenue):
         raise ConfigError(f"exchange {exchange.name!r} cannot replay candles: use paper")
     if speed <= 0:
@@ -140,6 +142,8 @@ async def run_paper(
     ctx = BotContext(
         bot, RunMode.PAPER, clock, market, {symbol: instrument}, exchange.position_mode
     )
+    if other_bots is not None:
+        ctx.other_bots = other_bots
     runner = BotRunner(strategy, ctx, exchange, plugins, limits=limits, journal=journal)
     replay = CandleReplay(runner, exchange, market, instrument, candles, timeframe, clock)
     if start > 0:

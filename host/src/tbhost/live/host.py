@@ -75,6 +75,7 @@ from ..services.commands import complete_close_request, pending_close_requests
 from ..storage import Database, open_database
 from ..storage.models import SYSTEM_ACTOR, AccountRow, BotRow, BotStatus
 from ..storage.repos import audit, bots, states
+from ..storage.repos.neighbours import symbols_of_other_bots
 from .close_out import CloseOut, close_out
 from .durable_venue import DurableVenue, venue_dir
 from .feed_clock import FeedClock, Pacer
@@ -160,6 +161,8 @@ class Host:
         self._stops: dict[str, asyncio.Event] = {}
         self._store = CandleStore(settings.data_dir / "candles")
         self._closing: dict[str, CloseRequest] = {}
+        self._other_bots: dict[str, frozenset[str]] = {}
+        """Per running bot: the symbols the other bots on its account trade (rotations)."""
         """Close requests being carried out, by bot id (the bot is stopping for them)."""
         self._writer: GroupCommit | None = None
         self._clocks: list[FeedClock] = []
@@ -263,6 +266,7 @@ class Host:
         async with self.db.transaction() as s:
             rows = [r for r in await bots.list_bots(s, state=BotStatus.RUNNING) if self._wanted(r)]
             requests = await pending_close_requests(s)
+            self._other_bots = await symbols_of_other_bots(s, [r.id for r in rows])
         for request in requests:
             if request.bot_id in self._stops and request.bot_id not in self._closing:
                 log.info(
@@ -437,6 +441,7 @@ class Host:
             known_venue=None if seen_all else venue.before_last_candle(),
             plugins=self.plugins,
             pace=pacer,
+            other_bots=lambda: self._other_bots.get(row.id, frozenset()),
         )
         outcome.run, outcome.next_index = run, run.checkpoint.next_index
         where = f"candle {run.checkpoint.next_index} of {len(candles)}"
