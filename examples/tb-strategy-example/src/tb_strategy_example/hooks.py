@@ -36,7 +36,8 @@ def tb_register_graphql(registrar: GraphQLRegistrar) -> None:
 
 
 @hookimpl
-def tb_check_order(bot: BotInfo, intent: OrderIntent, instrument: Instrument) -> str | None:
+async def tb_check_order(bot: BotInfo, intent: OrderIntent, instrument: Instrument) -> str | None:
+    # async: it only computes, so the host runs it on its loop, without a thread per order.
     price = intent.price or intent.trigger_price
     if price is not None and instrument.notional(intent.qty, price) > MAX_NOTIONAL:
         return f"order value above {MAX_NOTIONAL} {instrument.quote}"
