@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Row, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -123,7 +123,7 @@ class ReadSnapshot:
         rows = self._session.execute(stmt).all()
         # Sizes are text on SQLite, so "not flat" is decided here rather than in SQL.
         return [
-            Item(r.id, r.bot_id, r.account_id, _position(r))
+            Item(r.id, r.bot_id, r.account_id, portfolio.to_position(r))
             for r in rows
             if not open_only or r.size != 0
         ]
@@ -136,23 +136,6 @@ class ReadSnapshot:
         if row is None:
             raise NotFound(f"no bot {ref!r}")
         return row.id
-
-
-def _position(row: Row[Any]) -> Position:
-    return Position(
-        symbol=row.symbol,
-        position_side=row.position_side,
-        direction=row.direction,
-        size=row.size,
-        entry_price=row.entry_price,
-        contract_size=row.contract_size,
-        realized_pnl=row.realized_pnl,
-        unrealized_pnl=row.unrealized_pnl,
-        leverage=row.leverage,
-        margin_mode=row.margin_mode,
-        liquidation_price=row.liquidation_price,
-        updated_at=row.updated_at,
-    )
 
 
 class QueryService:

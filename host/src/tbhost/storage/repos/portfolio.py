@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tbsdk.model import Position, PositionSide, Trade
@@ -96,7 +98,8 @@ async def list_positions(
     return [r for r in rows if r.size != 0] if open_only else rows
 
 
-def to_position(row: PositionRow) -> Position:
+def to_position(row: PositionRow | Row[Any]) -> Position:
+    """The SDK position of a stored row (an ORM row, or a Core row of the same columns)."""
     return Position(
         symbol=row.symbol,
         position_side=row.position_side,
