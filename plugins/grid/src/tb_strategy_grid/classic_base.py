@@ -229,11 +229,12 @@ class ClassicBase(SymbolEngine):
         after every fill then costs what changed, not the whole ladder."""
         mark, changed = ctx.order_changes(self._order_mark)
         self._order_mark = mark
+        ids = None if everything else changed  # None: look at every order
         st = self.state
-        if everything or changed is None:
+        if ids is None:
             slots = [s for s in (st.initial, st.exit, *st.slots) if s is not None]
         else:
-            slots = self._slots_of(changed)
+            slots = self._slots_of(ids)
         known: set[str] = set()
         finished: list[Order] = []
         # Runs after every fill: the loop keeps to locals and plain comparisons.
@@ -259,11 +260,9 @@ class ClassicBase(SymbolEngine):
                 self._apply(ctx, order)
             else:
                 self.on_order_update(ctx, OrderUpdate(order=order))
-        for order in self._prefixed_live(ctx, changed if not everything else None):
-            cid = order.client_order_id
-            if cid not in known and self._find(cid) is None:
-                ctx.log.warning("%s: canceling unknown grid order %s", self.symbol, cid)
-                ctx.cancel(cid)
+        for cid in self._unknown_live(ctx, known, ids):
+            ctx.log.warning("%s: canceling unknown grid order %s", self.symbol, cid)
+            ctx.cancel(cid)
         self._sync_every_candle(ctx)
 
     def _slots_of(self, ids: frozenset[str]) -> list[OrderSlot]:
@@ -274,22 +273,26 @@ class ClassicBase(SymbolEngine):
         found.sort(key=lambda f: rank.get(f[0]) or int(f[0]))
         return [slot for _, slot in found]
 
-    def _prefixed_live(self, ctx: StrategyContext, ids: frozenset[str] | None) -> list[Order]:
-        """This symbol's live orders carrying this instance's prefix (of ``ids`` only, when
-        given), in the context's order."""
+    def _unknown_live(
+        self, ctx: StrategyContext, known: set[str], ids: frozenset[str] | None
+    ) -> list[str]:
+        """Ids of this symbol's live orders that carry this instance's prefix but belong to no
+        slot (among ``ids`` only, when given), in the context's order."""
         prefix = self.prefix
-        if ids is None:
-            live = ctx.open_orders(self.symbol)
-        else:
-            orders = (ctx.order(cid) for cid in ids if cid.startswith(prefix))
-            live = [o for o in orders if o is not None and o.status in _LIVE]
-            if len(live) > 1:  # rare: keep the context's order, as a full pass would
-                at = {o.client_order_id: i for i, o in enumerate(ctx.open_orders(self.symbol))}
-                live.sort(key=lambda o: at.get(o.client_order_id, -1))
+
+        def unknown(cid: str) -> bool:
+            return cid.startswith(prefix) and cid not in known and self._find(cid) is None
+
+        def live(cid: str) -> bool:
+            order = ctx.order(cid)
+            return order is not None and order.status in _LIVE
+
+        if ids is not None and not any(live(cid) and unknown(cid) for cid in ids):
+            return []  # the usual case after a fill
         return [
-            o
-            for o in live
-            if o.intent.symbol == self.symbol and o.client_order_id.startswith(prefix)
+            o.client_order_id
+            for o in ctx.open_orders(self.symbol)
+            if (ids is None or o.client_order_id in ids) and unknown(o.client_order_id)
         ]
 
     def _path_order(self, order: Order) -> tuple[int, Decimal]:
