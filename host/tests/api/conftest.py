@@ -96,9 +96,7 @@ async def api(
         yield running
         await assert_no_secret_in(running)
     finally:
-        await running.client.aclose()
-        running.server.stop()
-        await running.db.dispose()
+        await running.close()
 
 
 async def assert_no_secret_in(api: Api) -> None:

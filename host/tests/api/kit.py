@@ -122,6 +122,12 @@ class Api:
     def url(self) -> str:
         return self.server.url
 
+    async def close(self) -> None:
+        """Stop the server and let go of its clients and database."""
+        await self.client.aclose()
+        self.server.stop()
+        await self.db.dispose()
+
     @property
     def graphql_url(self) -> str:
         return f"{self.server.url}/graphql"

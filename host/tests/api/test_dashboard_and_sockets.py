@@ -137,9 +137,7 @@ async def limited_api(
     try:
         yield running
     finally:
-        await running.client.aclose()
-        running.server.stop()
-        await running.db.dispose()
+        await running.close()
 
 
 async def connected(api: Api, ws: AsyncWebSocketSession, token: str) -> None:
@@ -231,9 +229,7 @@ async def long_trust_api(
     try:
         yield running
     finally:
-        await running.client.aclose()
-        running.server.stop()
-        await running.db.dispose()
+        await running.close()
 
 
 async def test_a_subscribe_checks_the_token_first(long_trust_api: Api) -> None:

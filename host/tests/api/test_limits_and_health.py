@@ -31,9 +31,7 @@ async def test_a_query_deeper_than_the_limit_is_refused(
         assert refused["extensions"]["code"] == "BAD_REQUEST"
         assert refused["message"] == "'anonymous' exceeds maximum operation depth of 1"
     finally:
-        await api.client.aclose()
-        api.server.stop()
-        await api.db.dispose()
+        await api.close()
 
 
 async def test_too_many_aliases_are_refused(api: Api) -> None:
@@ -66,9 +64,7 @@ async def limited_api(
     try:
         yield running
     finally:
-        await running.client.aclose()
-        running.server.stop()
-        await running.db.dispose()
+        await running.close()
 
 
 async def test_each_token_has_its_own_rate_limit(limited_api: Api) -> None:

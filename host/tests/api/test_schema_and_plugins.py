@@ -139,6 +139,4 @@ async def test_plugin_fields_are_served_and_viewers_may_not_call_plugin_mutation
         assert refused["extensions"]["code"] == "FORBIDDEN"
         assert "needs role trader or admin" in refused["message"]
     finally:
-        await api.client.aclose()
-        api.server.stop()
-        await api.db.dispose()
+        await api.close()
