@@ -54,13 +54,15 @@ async def symbols_of_other_bots(
         for owner, symbol in (await session.execute(stmt.distinct())).all():
             if owner is not None and owner in holding:
                 trades[owner].add(symbol)
+    # Per account, who trades each symbol: one pass, however many bots share the account.
+    owners: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for owner, symbols in trades.items():
+        for symbol in symbols:
+            owners[account_of[owner]][symbol].add(owner)
     found: dict[str, frozenset[str]] = {}
     for bot_id in bot_ids:
-        mine = account_of.get(bot_id)
-        others = (
-            symbols
-            for other, symbols in trades.items()
-            if other != bot_id and account_of[other] == mine
+        on_account = owners.get(account_of.get(bot_id, ""), {})
+        found[bot_id] = frozenset(
+            symbol for symbol, who in on_account.items() if len(who) > 1 or bot_id not in who
         )
-        found[bot_id] = frozenset().union(*others)
     return found
