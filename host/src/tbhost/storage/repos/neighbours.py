@@ -56,9 +56,9 @@ async def symbols_of_other_bots(
                 trades[owner].add(symbol)
     # Per account, who trades each symbol: one pass, however many bots share the account.
     owners: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    for owner, symbols in trades.items():
-        for symbol in symbols:
-            owners[account_of[owner]][symbol].add(owner)
+    for trader, held in trades.items():
+        for symbol in held:
+            owners[account_of[trader]][symbol].add(trader)
     found: dict[str, frozenset[str]] = {}
     for bot_id in bot_ids:
         on_account = owners.get(account_of.get(bot_id, ""), {})
