@@ -75,7 +75,10 @@ def test_leverage_is_set_on_the_venue_before_the_entry() -> None:
     # The report counts what happened although no round trip closed.
     summary = summarize(result)
     assert (summary.trades, summary.orders, summary.rejected_orders, summary.fills) == (0, 1, 0, 1)
-    assert summary.fill_fees == result.fills[0].fill.fee > 0
+    assert summary.fees == result.fills[0].fill.fee > 0
+    # The entry is still open: exposed from the candle after its fill to the end.
+    assert summary.open_positions[0].size == Decimal(200)
+    assert summary.exposure_pct > 0
     import matplotlib.pyplot as plt
 
     fig = backtest_figure(result, summary)

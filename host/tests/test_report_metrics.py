@@ -7,7 +7,9 @@ open, then one value per close:
     E   1000  1010   990  1000  1030  1020  1040
 
 Four round trips (D = one day): T1 long held [1D, 3D), T2 short [3D, 4D), T3 long inside
-candle 4, T4 short inside candle 2 (overlapping T1), exactly breakeven.
+candle 4, T4 short inside candle 2 (overlapping T1), exactly breakeven. Positions are open
+after the closes of candles 0, 1 and 2 (``HELD``), so candles 1, 2 and 3 carry one. Fills paid
+the trades' fees (1.1) and 0.4 more for a long of 0.5 still open at the end.
 """
 
 from __future__ import annotations
@@ -26,7 +28,18 @@ from tbhost.engine.runner import BotState
 from tbhost.report import summarize
 from tbhost.report.metrics import exposure_pct, max_drawdown, sharpe, sortino
 from tbsdk import BotInfo
-from tbsdk.model import CandleArrays, Direction, Trade
+from tbsdk.model import (
+    CandleArrays,
+    Direction,
+    Fill,
+    FillEvent,
+    Order,
+    OrderIntent,
+    OrderSide,
+    OrderType,
+    Position,
+    Trade,
+)
 
 D = 86_400_000
 H = 3_600_000
@@ -51,6 +64,35 @@ def trade(
     )
 
 
+HELD = [True, True, True, False, False, False]
+OPEN = Position(symbol="BTC/USDT", size=Decimal("0.5"), entry_price=Decimal("115"))
+
+
+def fill(n: int, fee: str) -> FillEvent:
+    intent = OrderIntent(
+        client_order_id=f"f{n}",
+        symbol="BTC/USDT",
+        side=OrderSide.BUY,
+        type=OrderType.MARKET,
+        qty=Decimal(1),
+    )
+    return FillEvent(
+        fill=Fill(
+            client_order_id=intent.client_order_id,
+            trade_id=intent.client_order_id,
+            symbol="BTC/USDT",
+            side=OrderSide.BUY,
+            qty=Decimal(1),
+            price=Decimal(100),
+            fee=Decimal(fee),
+            ts=T0,
+        ),
+        order=Order(intent=intent),
+    )
+
+
+FILLS = [fill(n, fee) for n, fee in enumerate(("0.2", "0.5", "0.1", "0.3", "0.4"))]
+
 TRADES = [
     trade("long", "1", "100", "110", 1 * D, 3 * D, "9.8", "0.2"),
     trade("short", "2", "105", "107", 3 * D, 4 * D, "-4.5", "0.5"),
@@ -60,7 +102,14 @@ TRADES = [
 
 
 def make_result(
-    curve: list[float], trades: list[Trade], *, opens: float = 100.0, last_close: float = 120.0
+    curve: list[float],
+    trades: list[Trade],
+    *,
+    held: list[bool] | None = None,
+    fills: list[FillEvent] | None = None,
+    open_positions: list[Position] | None = None,
+    opens: float = 100.0,
+    last_close: float = 120.0,
 ) -> BacktestResult:
     n = len(curve) - 1
     ts = np.array([T0 + i * D for i in range(n)], dtype=np.int64)
@@ -75,14 +124,21 @@ def make_result(
         start_equity=Decimal(f"{curve[0]:g}"),
         end_equity=Decimal(f"{curve[-1]:g}"),
         equity=np.array(curve[1:], dtype=np.float64),
+        held=np.array(held if held is not None else [False] * n, dtype=np.bool_),
         trades=trades,
         orders=[],
+        fills=fills or [],
+        open_positions=open_positions or [],
         state=BotState.STOPPED,
     )
 
 
+def hand_result() -> BacktestResult:
+    return make_result(CURVE, TRADES, held=HELD, fills=FILLS, open_positions=[OPEN])
+
+
 def test_every_metric_by_hand() -> None:
-    s = summarize(make_result(CURVE, TRADES))
+    s = summarize(hand_result())
     assert (s.start, s.end, s.candles, s.period_days) == (
         "2024-01-01 00:00",
         "2024-01-06 00:00",
@@ -103,8 +159,8 @@ def test_every_metric_by_hand() -> None:
     downside = math.sqrt(sum(min(x, 0.0) ** 2 for x in r) / len(r))
     assert s.sortino == pytest.approx(statistics.mean(r) / downside * math.sqrt(365))
     assert s.calmar == pytest.approx((1.04 ** (365 / 6) - 1) * 100 / (20 / 1010 * 100))
-    # Candles 1, 2 (T1, and T4 inside it), 3 (T2), 4 (T3) of 0..5.
-    assert s.exposure_pct == pytest.approx(4 / 6 * 100, rel=1e-12)
+    # Candles 1, 2 and 3 of 0..5: a position was open after the close before each.
+    assert s.exposure_pct == 50.0
     assert (s.trades, s.wins, s.losses) == (4, 1, 2)  # the breakeven trade is neither
     assert s.win_rate_pct == 25.0
     assert s.profit_factor == pytest.approx(9.8 / 6.6, rel=1e-12)
@@ -113,8 +169,12 @@ def test_every_metric_by_hand() -> None:
     assert s.avg_loss == Decimal("-3.3")
     assert s.expectancy_r == pytest.approx(0.8 / 3.3, rel=1e-12)
     assert s.avg_holding_hours == (48 + 24 + 6 + 1) / 4
-    assert s.fees == Decimal("1.1")
+    assert s.fees == Decimal("1.5")  # every fill's fee, the open position's included
     assert (s.best_trade, s.worst_trade) == (Decimal("9.8"), Decimal("-4.5"))
+    # Marked at the last close, 120: (120 - 115) * 0.5.
+    assert [(p.symbol, p.direction, p.size, p.unrealized_pnl) for p in s.open_positions] == [
+        ("BTC/USDT", "long", Decimal("0.5"), Decimal("2.5"))
+    ]
     assert (s.state, s.fault) == ("stopped", None)
 
 
@@ -129,7 +189,9 @@ def test_no_trades_and_flat_equity() -> None:
     assert (s.win_rate_pct, s.profit_factor, s.expectancy, s.expectancy_r) == (None,) * 4
     assert (s.avg_win, s.avg_loss, s.avg_holding_hours) == (None, None, None)
     assert (s.fees, s.best_trade, s.worst_trade) == (Decimal(0), None, None)
+    assert s.open_positions == ()
     rows = dict(s.rows())
+    assert rows["Open at end"] == "nothing"
     assert rows["Sharpe"] == rows["Profit factor"] == rows["Win rate"] == "-"
     assert json.loads(json.dumps(s.to_dict()))["sharpe"] is None
 
@@ -139,7 +201,7 @@ def test_all_wins_has_no_profit_factor() -> None:
         trade("long", "1", "100", "102", 0, D, "1.5", "0.2"),
         trade("short", "1", "102", "100", D, 2 * D, "1.75", "0.25"),
     ]
-    s = summarize(make_result([1000.0, 1001.5, 1003.25], wins))
+    s = summarize(make_result([1000.0, 1001.5, 1003.25], wins, held=[True, False]))
     assert (s.wins, s.losses, s.win_rate_pct) == (2, 0, 100.0)
     assert s.profit_factor is None  # nothing lost: gross profit / 0 is undefined
     assert (s.avg_loss, s.expectancy_r) == (None, None)
@@ -147,7 +209,7 @@ def test_all_wins_has_no_profit_factor() -> None:
     assert s.sortino is None  # no candle lost money: no downside deviation
     assert s.sharpe is not None
     assert (s.max_drawdown_pct, s.calmar) == (0.0, None)
-    assert s.exposure_pct == 100.0
+    assert s.exposure_pct == 50.0  # candle 1 of 0..1: nothing can be open before candle 0
 
 
 def test_drawdown_still_open_at_the_end_lasts_to_the_last_point() -> None:
@@ -176,18 +238,18 @@ def test_ratios_need_two_finite_returns() -> None:
     assert sharpe(np.array([0.01, np.nan]), 365) is None
 
 
-def test_exposure_counts_overlapping_candles_once_and_instant_trades_never() -> None:
-    ts = np.array([T0 + i * H for i in range(4)], dtype=np.int64)
-    instant = trade("long", "1", "1", "1", 2 * H, 2 * H, "0", "0")
-    assert exposure_pct(ts, H, [instant]) == 0.0
-    # A fill stamped at a close starts exposure on the next candle.
-    held = trade("long", "1", "1", "1", H, 3 * H, "0", "0")
-    inside = trade("short", "1", "1", "1", H + 60_000, 2 * H - 60_000, "0", "0")
-    assert exposure_pct(ts, H, [held, inside]) == 50.0  # candles 1 and 2 of 0..3
+def test_exposure_counts_the_candles_after_each_close_with_a_position_open() -> None:
+    # Opened and closed at the same close: open after no close, so no candle counts.
+    assert exposure_pct(np.array([False] * 4)) == 0.0
+    # Opened at the close of candle 0, closed at the close of candle 2: candles 1 and 2.
+    assert exposure_pct(np.array([True, True, False, False])) == 50.0
+    # Opened at the close of candle 1 and still open at the end: candles 2 and 3.
+    assert exposure_pct(np.array([False, True, True, True])) == 50.0
+    assert exposure_pct(np.array([], dtype=np.bool_)) == 0.0
 
 
 def test_text_table_is_aligned_and_json_keeps_decimals_exact() -> None:
-    s = summarize(make_result(CURVE, TRADES))
+    s = summarize(hand_result())
     lines = s.to_text().splitlines()
     column = len("Max DD duration") + 2
     assert all(line[column - 2 : column] == "  " and line[column] != " " for line in lines)
@@ -196,9 +258,12 @@ def test_text_table_is_aligned_and_json_keeps_decimals_exact() -> None:
     assert rows["Max drawdown"] == "20.00 (1.98 %)"
     assert rows["Max DD duration"] == "3.0 days (3 candles)"
     assert rows["Expectancy"] == "0.80 / trade (+0.24 R)"
-    assert rows["Exposure"] == "66.7 %"
+    assert rows["Exposure"] == "50.0 %"
     assert rows["Trades"] == "4 (1 won, 2 lost)"
+    assert rows["Fees paid"] == "1.50"
+    assert rows["Open at end"] == "long 0.5 BTC/USDT from 115.00, unrealised +2.50"
     data = json.loads(json.dumps(s.to_dict()))
-    assert (data["net_pnl"], data["expectancy"], data["fees"]) == ("40", "0.8", "1.1")
+    assert (data["net_pnl"], data["expectancy"], data["fees"]) == ("40", "0.8", "1.5")
+    assert data["open_positions"][0]["unrealized_pnl"] == "2.50"
     assert (data["avg_loss"], data["best_trade"]) == ("-3.3", "9.8")
     assert (data["max_drawdown_candles"], data["profit_factor"]) == (3, s.profit_factor)

@@ -22,6 +22,7 @@ from tbsdk.model import (
     FillEvent,
     Instrument,
     Order,
+    Position,
     StopReason,
     Trade,
 )
@@ -89,9 +90,13 @@ class BacktestResult:
     start_equity: Decimal
     end_equity: Decimal
     equity: npt.NDArray[np.float64]
+    held: npt.NDArray[np.bool_]
+    """Per candle: whether a position was open after its close."""
     trades: list[Trade]
     orders: list[Order]
     fills: list[FillEvent] = field(default_factory=list)
+    open_positions: list[Position] = field(default_factory=list)
+    """Positions still open at the end (their round trips are not in ``trades``)."""
     state: BotState = BotState.STOPPED
     fault: str | None = None
     strategy_state: dict[str, Any] = field(default_factory=dict)
@@ -185,6 +190,7 @@ async def run_backtest(
             i = j
         if i < n:  # the bot faulted: the account stays as it is for the rest of the period
             replay.equity[i:] = replay.equity[i - 1] if i else float(start_equity)
+            replay.held[i:] = replay.held[i - 1] if i else False
             if progress is not None:
                 progress(n - i)
         await runner.stop(StopReason.FINISHED)
@@ -195,9 +201,11 @@ async def run_backtest(
         start_equity=start_equity,
         end_equity=exchange.equity(currency),
         equity=replay.equity,
+        held=replay.held,
         trades=exchange.trades(),
         orders=list(ctx.orders.values()),
         fills=replay.fills,
+        open_positions=[p for p in ctx.positions.values() if not p.is_flat],
         state=runner.state,
         fault=runner.fault,
         strategy_state=strategy.save_state() if runner.state is not BotState.FAULTED else {},

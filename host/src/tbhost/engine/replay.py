@@ -67,6 +67,8 @@ class CandleReplay:
         self.close_ts = candles.ts + timeframe_ms(timeframe)
         self.clock = clock
         self.equity = np.empty(len(candles), dtype=np.float64)
+        self.held = np.zeros(len(candles), dtype=np.bool_)
+        """Whether a position was open after each candle (the report's exposure)."""
         self.fills: list[FillEvent] = []
         self.masks: dict[tuple[str, str], npt.NDArray[np.bool_]] = {}
         self.interest: npt.NDArray[np.int64] | None = None
@@ -123,9 +125,11 @@ class CandleReplay:
                     await runner.deliver(event)
         # The reference price of risk checks is the last close, whichever candles were delivered.
         runner.last_price[self.symbol] = Decimal(repr(float(close)))
-        if events or self._exposed():
+        held = self._exposed()
+        if events or held:
             ctx.equity_value = self.venue.equity(self.currency)
         self.equity[i] = float(ctx.equity_value)
+        self.held[i] = held
         return bool(events) or self.runner.commands_run != commands_before
 
     def _wanted(self, key: tuple[str, str], series: Series, k: int) -> bool:
@@ -181,6 +185,7 @@ class CandleReplay:
             out += base
         else:
             self.equity[i:j] = base
+        self.held[i:j] = self._exposed()
         self.venue.skip_candles(self.symbol, close_time, float(c.close[last]))
         self.clock.now = close_time
         for _, series in self.market.by_timeframe_desc():

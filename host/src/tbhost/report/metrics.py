@@ -39,6 +39,7 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
 
 DAY_MS = 86_400_000
 YEAR_MS = 365 * DAY_MS
@@ -160,26 +161,16 @@ def max_drawdown(times: IntArray, equity: FloatArray) -> Drawdown:
     return Drawdown(value, pct, best_candles, best_ms / DAY_MS)
 
 
-def exposure_pct(candle_ts: IntArray, timeframe_ms: int, trades: Sequence[Trade]) -> float:
-    """Share of candles, %, during which a position was open.
-
-    Candle ``i`` spans ``[ts_i, ts_i + timeframe)``; it counts when it overlaps a trade's
-    ``[opened_at, closed_at)``, i.e. ``opened_at < ts_i + timeframe`` and ``closed_at > ts_i``.
-    The engine stamps fills with the close time of the candle they fill on, so a trade held
-    from the close of candle ``k`` to the close of candle ``m`` counts candles ``k+1 .. m``:
-    exactly those whose returns it carried. A round trip opened and closed at the same
-    instant counts for no candle. Overlapping trades count a candle once.
-    """
-    n = len(candle_ts)
+def exposure_pct(held: BoolArray) -> float:
+    """Share of candles, %, that a position was open through: candle ``i`` counts when a
+    position was open after candle ``i - 1`` closed (``held[i - 1]``), so a position opened at
+    the close of candle ``k`` and closed at the close of candle ``m`` counts candles
+    ``k+1 .. m``: exactly those whose returns it carried. A position still open at the end
+    counts to the end; a round trip opened and closed at the same close counts for none."""
+    n = len(held)
     if n == 0:
         return 0.0
-    held = np.zeros(n, dtype=bool)
-    ends = candle_ts + timeframe_ms
-    for t in trades:
-        first = int(np.searchsorted(ends, t.opened_at, side="right"))
-        stop = int(np.searchsorted(candle_ts, t.closed_at, side="left"))
-        held[first:stop] = True
-    return float(held.sum()) / n * 100
+    return float(np.count_nonzero(held[:-1])) / n * 100
 
 
 @dataclass(frozen=True)

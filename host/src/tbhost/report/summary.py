@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -10,13 +11,37 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from tbsdk.model import OrderStatus
+from tbsdk.model import Instrument, OrderStatus, Position
 from tbsdk.timeframes import timeframe_ms
 
 from ..engine.backtest import BacktestResult
 from . import metrics
 
-__all__ = ["Summary", "equity_curve", "summarize"]
+__all__ = ["OpenPosition", "Summary", "equity_curve", "summarize"]
+
+
+@dataclass(frozen=True)
+class OpenPosition:
+    """A position still open when the backtest ended, marked at the last close: its round
+    trip is not among the trades."""
+
+    symbol: str
+    direction: str
+    position_side: str
+    size: Decimal
+    entry_price: Decimal | None
+    """Exact average entry price."""
+    entry_shown: str
+    """The entry price on the instrument's tick, for people."""
+    unrealized_pnl: Decimal
+
+    def text(self, money: Callable[[Decimal], str]) -> str:
+        entry = f" from {self.entry_shown}" if self.entry_shown else ""
+        book = "" if self.position_side == "net" else f" ({self.position_side} side)"
+        return (
+            f"{self.direction} {self.size} {self.symbol}{book}{entry}, "
+            f"unrealised {money(self.unrealized_pnl)}"
+        )
 
 
 @dataclass(frozen=True)
@@ -56,20 +81,19 @@ class Summary:
     avg_loss: Decimal | None
     avg_holding_hours: float | None
     fees: Decimal
+    """Every fee paid, open positions' included (a round trip's own are in the trade list)."""
     best_trade: Decimal | None
     worst_trade: Decimal | None
     orders: int
     rejected_orders: int
     fills: int
-    fill_fees: Decimal
+    open_positions: tuple[OpenPosition, ...]
     state: str
     fault: str | None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: Decimals as exact strings, undefined ratios as ``None``."""
-        return {
-            k: decimal_text(v) if isinstance(v, Decimal) else v for k, v in asdict(self).items()
-        }
+        return {k: _jsonable(v) for k, v in asdict(self).items()}
 
     def rows(self) -> list[tuple[str, str]]:
         """(label, value) pairs, formatted for people; the text and HTML reports show these."""
@@ -78,6 +102,9 @@ class Summary:
 
         def m(v: Decimal | float | None) -> str:
             return "-" if v is None else f"{v:,.{places}f}"
+
+        def signed(v: Decimal) -> str:
+            return f"{v:+,.{places}f}"
 
         def f(v: float | None, spec: str = ".2f", unit: str = "") -> str:
             return "-" if v is None else f"{v:{spec}}{unit}"
@@ -109,9 +136,13 @@ class Summary:
             ("Fees paid", m(self.fees)),
             ("Best / worst", f"{m(self.best_trade)} / {m(self.worst_trade)}"),
             ("Orders", f"{self.orders:,} ({self.rejected_orders:,} rejected{why})"),
-            # Grids and other strategies that keep a position open close few round trips: the
-            # fills show what they did, and every fee paid, open positions' included.
-            ("Fills", f"{self.fills:,} (fees {m(self.fill_fees)})"),
+            ("Fills", f"{self.fills:,}"),
+            # Grids and other strategies that hold a position close few round trips: what is
+            # still open shows what the trade statistics leave out.
+            (
+                "Open at end",
+                "; ".join(p.text(signed) for p in self.open_positions) or "nothing",
+            ),
             ("Bot state", self.state + (f": {self.fault}" if self.fault else "")),
         ]
 
@@ -122,9 +153,32 @@ class Summary:
         return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
 
 
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return decimal_text(value)
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
 def decimal_text(value: Decimal) -> str:
     """``value`` exactly, in fixed-point notation (never ``1E+1``)."""
     return format(value, "f")
+
+
+def _open(position: Position, last_close: Decimal, instrument: Instrument) -> OpenPosition:
+    entry = position.entry_price
+    return OpenPosition(
+        symbol=position.symbol,
+        direction=str(position.direction),
+        position_side=str(position.position_side),
+        size=position.size,
+        entry_price=entry,
+        entry_shown="" if entry is None else str(entry.quantize(instrument.tick(entry))),
+        unrealized_pnl=position.pnl_at(last_close),
+    )
 
 
 def _when(ms: int) -> str:
@@ -154,6 +208,7 @@ def summarize(result: BacktestResult) -> Summary:
     net = result.end_equity - result.start_equity
     cagr = metrics.cagr_pct(result.start_equity, result.end_equity, span)
     candles = result.candles
+    last_close = Decimal(repr(float(candles.close[-1])))
     return Summary(
         strategy=result.bot.strategy,
         symbol=result.instrument.symbol,
@@ -176,7 +231,7 @@ def summarize(result: BacktestResult) -> Summary:
         sharpe=metrics.sharpe(r, per_year),
         sortino=metrics.sortino(r, per_year),
         calmar=cagr / dd.pct if cagr is not None and dd.pct > 0 else None,
-        exposure_pct=metrics.exposure_pct(candles.ts.astype(np.int64), tf, result.trades),
+        exposure_pct=metrics.exposure_pct(result.held),
         trades=stats.trades,
         wins=stats.wins,
         losses=stats.losses,
@@ -187,13 +242,15 @@ def summarize(result: BacktestResult) -> Summary:
         avg_win=stats.avg_win,
         avg_loss=stats.avg_loss,
         avg_holding_hours=stats.avg_holding_hours,
-        fees=stats.fees,
+        fees=sum((f.fill.fee for f in result.fills), Decimal(0)),
         best_trade=stats.best,
         worst_trade=stats.worst,
         orders=len(result.orders),
         rejected_orders=sum(o.status is OrderStatus.REJECTED for o in result.orders),
         fills=len(result.fills),
-        fill_fees=sum((f.fill.fee for f in result.fills), Decimal(0)),
+        open_positions=tuple(
+            _open(p, last_close, result.instrument) for p in result.open_positions
+        ),
         state=str(result.state),
         fault=result.fault,
     )
