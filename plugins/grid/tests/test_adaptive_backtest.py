@@ -34,6 +34,7 @@ from test_adaptive_kit import (
 from tb_strategy_grid.adaptive.levels import level_table
 from tb_strategy_grid.adaptive.regime import regime_series
 from tb_strategy_grid.config import GridConfig
+from tb_strategy_grid.engine import money_text
 from tbhost.engine.backtest import BacktestResult
 from tbsdk.commands import Cancel, Replace, Submit
 from tbsdk.indicators import resample
@@ -204,6 +205,28 @@ def test_every_entry_and_take_profit_follows_the_rules(
             limit = f.order.intent.price
             assert limit is not None
             assert f.fill.price >= limit if f.fill.side is OrderSide.SELL else f.fill.price <= limit
+    # The report's closed lots, recomputed from the fills of the take-profits and market exits
+    # (no stop here): (exit − entry)·qty·ct for a long (the negative for a short), less the
+    # fees of both orders' fills.
+    fees_of: dict[str, D] = {}
+    for f in result.fills:
+        fees_of[f.fill.client_order_id] = fees_of.get(f.fill.client_order_id, D(0)) + f.fill.fee
+    realised = fees = D(0)
+    for f in result.fills:
+        seq, letter, _, _ = parse(f.fill.client_order_id)
+        assert letter != "k"
+        if letter in "tx" and f.order.status is OrderStatus.FILLED:
+            entry = lots[seq].order
+            assert entry.avg_fill_price is not None
+            assert f.order.avg_fill_price is not None
+            move = f.order.avg_fill_price - entry.avg_fill_price
+            sign = 1 if parse(entry.client_order_id)[1] == "b" else -1
+            paid = fees_of[entry.client_order_id] + fees_of[f.order.client_order_id]
+            realised += move * f.order.filled_qty * inst.contract_size * sign - paid
+            fees += paid
+    assert result.strategy_report == {
+        "Closed lots": f"{money_text(realised)} after {money_text(fees)[1:]} fees"
+    }
 
 
 # -- skipping candles and restarting change nothing ----------------------------------------------

@@ -32,8 +32,10 @@ from classic_kit import (
     pair_profit,
 )
 
+from tb_strategy_grid.engine import money_text
 from tb_strategy_grid.strategy import Grid
 from tbhost.engine.backtest import BacktestResult
+from tbhost.report import summarize
 from tbsdk import StrategyContext
 from tbsdk.model import CandleClosed, Instrument, OrderSide, OrderType, PositionMode, PositionSide
 
@@ -88,6 +90,10 @@ def test_spot_long(mode: str, levels: list[Decimal]) -> None:
     profit, pairs = pair_profit(result, levels)
     assert (D(state["grid_profit"]), state["pair_count"]) == (profit, pairs)
     assert pairs > 10
+    # The report shows it: the position never closes, so no round trip would.
+    line = ("Grid profit", f"{money_text(profit)} over {pairs} completed pairs")
+    assert result.strategy_report == dict([line])
+    assert line in summarize(result).rows()
     # The grid's inventory is the base the account bought: initial + buys − sells.
     assert D(state["inventory"]) == _position(result)
     live = [o for o in result.orders if o.status.is_live]
@@ -227,3 +233,11 @@ def test_trailing_up_follows_the_rise_to_the_limit() -> None:
     assert assert_counter_orders(result, sequence, lambda j: q) > 10
     profit, pairs = pair_profit(result, sequence)
     assert (D(state["grid_profit"]), state["pair_count"]) == (profit, pairs)
+
+
+def test_report_amounts_are_exact_to_eight_decimals_with_at_least_two() -> None:
+    assert money_text(D("36.93022070")) == "+36.9302207"
+    assert money_text(D("-1.5")) == "-1.50"
+    assert money_text(D(0)) == "+0.00"
+    assert money_text(D("1.123456785")) == "+1.12345678"  # half to even
+    assert money_text(D("12345")) == "+12345.00"

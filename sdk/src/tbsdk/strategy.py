@@ -340,3 +340,13 @@ class Strategy(ABC, Generic[C]):
 
     def load_state(self, state: JsonState) -> None:
         """Restore what ``save_state`` returned. Called before ``on_start`` when a state exists."""
+
+    def report(self) -> dict[str, str]:
+        """Results only the strategy knows, for the end-of-run report: label -> text, in order.
+        For what the round-trip statistics cannot show, e.g. a grid's profit from completed
+        buy/sell pairs while its position never closes. Called once, after the run ended (a
+        faulted bot's is not asked). Empty by default.
+
+        .. versionadded:: 1.0
+        """
+        return {}

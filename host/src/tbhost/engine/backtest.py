@@ -100,6 +100,8 @@ class BacktestResult:
     state: BotState = BotState.STOPPED
     fault: str | None = None
     strategy_state: dict[str, Any] = field(default_factory=dict)
+    strategy_report: dict[str, str] = field(default_factory=dict)
+    """``Strategy.report``: the strategy's own results, label -> text."""
     levels: list[ChartLevels] = field(default_factory=list)
 
 
@@ -209,5 +211,15 @@ async def run_backtest(
         state=runner.state,
         fault=runner.fault,
         strategy_state=strategy.save_state() if runner.state is not BotState.FAULTED else {},
+        strategy_report=_report(strategy, ctx) if runner.state is not BotState.FAULTED else {},
         levels=ctx.levels,
     )
+
+
+def _report(strategy: Strategy[Any], ctx: BotContext) -> dict[str, str]:
+    """The strategy's report lines; a report that fails leaves them out, not the backtest."""
+    try:
+        return {str(label): str(text) for label, text in strategy.report().items()}
+    except Exception as exc:  # noqa: BLE001 - isolation: the run's results stand without it
+        ctx.log.warning("%s.report raised %s: %s", type(strategy).__name__, type(exc).__name__, exc)
+        return {}

@@ -88,6 +88,8 @@ class Summary:
     rejected_orders: int
     fills: int
     open_positions: tuple[OpenPosition, ...]
+    strategy_report: dict[str, str]
+    """The strategy's own results (``Strategy.report``), label -> text."""
     state: str
     fault: str | None
 
@@ -143,6 +145,7 @@ class Summary:
                 "Open at end",
                 "; ".join(p.text(signed) for p in self.open_positions) or "nothing",
             ),
+            *self.strategy_report.items(),
             ("Bot state", self.state + (f": {self.fault}" if self.fault else "")),
         ]
 
@@ -251,6 +254,7 @@ def summarize(result: BacktestResult) -> Summary:
         open_positions=tuple(
             _open(p, last_close, result.instrument) for p in result.open_positions
         ),
+        strategy_report=dict(result.strategy_report),
         state=str(result.state),
         fault=result.fault,
     )

@@ -27,7 +27,7 @@ from .classic_levels import GridGeometry
 from .classic_orders import OrderFactory
 from .classic_state import ClassicState, OrderSlot, Phase, SlotStatus
 from .config import GridConfig
-from .engine import SymbolEngine
+from .engine import SymbolEngine, money_text
 from .ids import ID_LENGTH, instance_prefix, symbol_key
 
 __all__ = ["MAX_REJECTS", "RECONCILE_INTERVAL_MS", "ClassicBase"]
@@ -314,6 +314,10 @@ class ClassicBase(SymbolEngine):
         else:
             i = next(k for k, s in enumerate(st.slots) if s is slot)
             ctx.submit(self.orders.level_order(slot, st.levels[i]))
+
+    def report(self) -> dict[str, str]:
+        st = self.state
+        return {"Grid profit": f"{money_text(st.grid_profit)} over {st.pair_count} completed pairs"}
 
     def save_state(self) -> JsonState:
         return self.state.to_json()

@@ -8,6 +8,7 @@ the adaptive ladder (``tb_strategy_grid.adaptive.engine.AdaptiveEngine``).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from decimal import Decimal
 
 import numpy as np
 import numpy.typing as npt
@@ -86,3 +87,14 @@ class SymbolEngine(ABC):
 
     def on_tick(self, ctx: StrategyContext, event: Tick) -> None:
         """A last-price update (``signal_mode = intrabar``). Optional; nothing by default."""
+
+    def report(self) -> dict[str, str]:
+        """This symbol's results for the end-of-run report (``Strategy.report``)."""
+        return {}
+
+
+def money_text(amount: Decimal) -> str:
+    """An exact amount for a report line: at most 8 decimals, at least 2, sign shown."""
+    text = f"{amount.quantize(Decimal('1e-8')):+f}".rstrip("0")
+    whole, _, cents = text.partition(".")
+    return f"{whole}.{cents.ljust(2, '0')}"

@@ -229,6 +229,15 @@ class Grid(Strategy[GridConfig]):
             if self.rotator is not None:
                 self.rotator.after_event(ctx, engine)
 
+    def report(self) -> dict[str, str]:
+        """Each traded symbol's grid results; labels name the symbol when there are several."""
+        several = len(self.engines) > 1
+        return {
+            f"{label} {symbol}" if several else label: text
+            for symbol, engine in sorted(self.engines.items())
+            for label, text in engine.report().items()
+        }
+
     # -- persistence (grid spec §6) ----------------------------------------------------------
     def save_state(self) -> JsonState:
         engines = dict(self._saved_engines)

@@ -42,7 +42,7 @@ from tbsdk.model import (
 )
 
 from ..config import GridConfig, OnStopAction, SignalMode
-from ..engine import SymbolEngine
+from ..engine import SymbolEngine, money_text
 from ..ids import instance_prefix, symbol_key
 from ..market_rules import check_market
 from . import order_events
@@ -351,6 +351,12 @@ class AdaptiveEngine(SymbolEngine):
         if want != self._every_on:
             ctx.deliver_every_candle(self.symbol, self.eval_tf, want)
             self._every_on = want
+
+    def report(self) -> dict[str, str]:
+        desk = self.desk
+        return {
+            "Closed lots": f"{money_text(desk.realised)} after {money_text(desk.fees)[1:]} fees"
+        }
 
     # -- persistence -------------------------------------------------------------------------
     def save_state(self) -> JsonState:
