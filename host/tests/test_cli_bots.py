@@ -271,3 +271,19 @@ def test_create_refuses_unknown_strategies_accounts_and_settings_changing_nothin
     assert tb.json("bots", "list") == []
     made = tb.bot("x", "main")  # the account by its label
     assert made["account_id"] == tb.json("accounts", "list")[0]["id"]
+
+
+def test_create_fills_symbol_and_timeframe_only_into_settings_that_declare_them(tb: Cli) -> None:
+    # GRID's settings have a symbol but no timeframe (it evaluates on eval_timeframe): the
+    # chart timeframe must not be forced on them.
+    tb.account("main")
+    grid = tb.json(
+        "bots", "create", "g", "--strategy", "grid", "--account", "main",
+        "--symbol", "BTC/USDT", "--timeframe", "1m", "--set", "mode=arithmetic",
+        "--set", "lower_price=64000", "--set", "upper_price=70000", "--set", "investment=5000",
+    )  # fmt: skip
+    assert (grid["symbols"], grid["timeframe"]) == (["BTC/USDT"], "1m")
+    assert grid["config"]["symbol"] == "BTC/USDT"
+    assert "timeframe" not in grid["config"]
+    rsi = tb.bot("r", "main", "ETH/USDT")
+    assert (rsi["config"]["symbol"], rsi["config"]["timeframe"]) == ("ETH/USDT", "1h")

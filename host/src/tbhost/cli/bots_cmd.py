@@ -128,9 +128,8 @@ def bots_create(
     """Create bot NAME (validated against the strategy's settings; not started)."""
     from ..services import SYSTEM
 
+    # The service puts the bot's symbol and timeframe into the settings that declare them.
     values = strategy_settings(config_file, pairs)
-    values.setdefault("symbol", symbol)
-    values.setdefault("timeframe", timeframe)
 
     async def create(s: Services) -> Bot:
         account = await find_account(s, account_ref)
