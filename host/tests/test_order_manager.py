@@ -20,6 +20,7 @@ from tbsdk.model import (
     Fill,
     FillEvent,
     Instrument,
+    MarginMode,
     MarketType,
     Order,
     OrderIntent,
@@ -27,6 +28,7 @@ from tbsdk.model import (
     OrderStatus,
     OrderType,
     OrderUpdate,
+    PositionChanged,
 )
 
 S = OrderStatus
@@ -473,3 +475,43 @@ async def test_a_resend_the_venue_refuses_is_reported_and_stored_rejected(db: Da
     assert (report.resent, report.rejected) == ([], [cid(1, "stp")])
     status, history, _ = await _stored(db, account_id, cid(1, "stp"))
     assert (status, history) == (S.REJECTED, [S.NEW, S.REJECTED])
+
+
+async def test_a_liquidation_the_venue_made_is_stored_as_the_bots_order(db: Database) -> None:
+    """The venue's own liquidation order reaches the manager as a fill of an order nobody
+    stored: it is stored under the bot (not a failure that faults it), with its fill and the
+    flat position; the venue's id carries the bot's prefix so two bots' venues on one account
+    never make the same one."""
+    account_id, bot_id, cid = await _setup(db)
+    venue = PaperExchange(CONFIG.model_copy(update={"id_prefix": "k7"}))
+    await venue.set_leverage(SYMBOL, D(50), MarginMode.ISOLATED)
+    manager = OrderManager(db, venue, account_id, bot_id, cid.prefix)
+    venue.process_candle(SYMBOL, HOUR, 100, 100, 100, 100)  # a last price for the market order
+    market = OrderIntent(
+        client_order_id=cid(1, "ent"),
+        symbol=SYMBOL,
+        side=OrderSide.BUY,
+        type=OrderType.MARKET,
+        qty=D(10),
+    )
+    await manager.submit(market)
+    crash = [*venue.process_candle(SYMBOL, 2 * HOUR, 100, 100, 99.9, 100)]
+    crash += venue.process_candle(SYMBOL, 3 * HOUR, 100, 100, 90, 91)  # 50x: gone below 98.5
+    for event in crash:
+        if isinstance(event, FillEvent):
+            await manager.on_fill(event.fill, event.order)
+        elif isinstance(event, OrderUpdate):
+            await manager.on_update(event.order)
+        elif isinstance(event, PositionChanged):
+            await manager.on_position(event.position)
+    liquidation = next(
+        e.order for e in crash if isinstance(e, FillEvent) and e.order.intent.tag == "liquidation"
+    )
+    assert liquidation.client_order_id == "liqk71"
+    status, history, n_fills = await _stored(db, account_id, "liqk71")
+    assert (status, history, n_fills) == (S.FILLED, [S.NEW, S.SUBMITTED, S.FILLED], 1)
+    async with db.transaction() as s:
+        row = await orders.require_order(s, account_id, "liqk71")
+        assert (row.bot_id, row.tag, row.reduce_only) == (bot_id, "liquidation", True)
+        [position] = await portfolio.list_positions(s, bot_id=bot_id)
+        assert position.size == 0

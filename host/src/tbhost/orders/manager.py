@@ -382,10 +382,10 @@ class OrderManager:
                         exc,
                     )
                     return
-        await self._write(OrderReport(self.account_id, order, "update"))
+        await self._write(OrderReport(self.account_id, order, "update", self.bot_id))
 
     async def on_fill(self, fill: Fill, order: Order) -> None:
-        await self._write(FillReport(self.account_id, fill, order))
+        await self._write(FillReport(self.account_id, fill, order, self.bot_id))
 
     async def on_position(self, position: Position) -> None:
         await self._write(PositionReport(self.bot_id, self.account_id, position))

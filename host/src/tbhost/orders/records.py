@@ -26,6 +26,7 @@ from tbsdk.model import ALLOWED_TRANSITIONS, Fill, Order, OrderStatus, Position
 from ..storage._types import now_ms
 from ..storage.errors import NotFound
 from ..storage.models import FillRow, OrderEventRow, OrderRow, PositionRow, StrategyStateRow
+from ..storage.repos import orders as order_repo
 from .transitions import steps_to
 
 __all__ = [
@@ -42,20 +43,24 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class OrderReport:
-    """An answer or report about a stored order (``via``: what brought it)."""
+    """An answer or report about a stored order (``via``: what brought it). ``bot_id``: the
+    bot whose venue reported it, which adopts an order the venue made up itself (see
+    :func:`write_records`); None: the order must be stored already."""
 
     account_id: str
     order: Order
     via: str
+    bot_id: str | None = None
 
 
 @dataclass(frozen=True)
 class FillReport:
-    """A fill, and its order's state after it."""
+    """A fill, and its order's state after it (``bot_id`` as for :class:`OrderReport`)."""
 
     account_id: str
     fill: Fill
     order: Order
+    bot_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -111,8 +116,11 @@ class _Writes:
 
 
 async def write_records(session: AsyncSession, records: Sequence[Record]) -> None:
-    """Store ``records`` in order (see the module docstring). A report about an order that is
-    not stored raises :class:`~tbhost.storage.errors.NotFound`, as
+    """Store ``records`` in order (see the module docstring).
+
+    A report about an order that is not stored is one the venue made up itself (a
+    liquidation): it is stored as an order of the bot whose venue reported it, then the report
+    applies. Without a reporting bot it raises :class:`~tbhost.storage.errors.NotFound`, as
     :func:`~tbhost.storage.repos.orders.require_order` does."""
     if not records:
         return
@@ -141,6 +149,25 @@ async def _load_orders(
     }
     if not wanted:
         return {}
+    stored = await _select_orders(session, wanted)
+    missing = wanted - stored.keys()
+    if missing:
+        await _adopt(session, records, missing)
+        stored.update(await _select_orders(session, missing))
+    by_id = {s.id: s for s in stored.values()}
+    seqs = await session.execute(
+        select(OrderEventRow.order_id, func.max(OrderEventRow.seq))
+        .where(OrderEventRow.order_id.in_(sorted(by_id)))
+        .group_by(OrderEventRow.order_id)
+    )
+    for oid, seq in seqs:
+        by_id[oid].seq = int(seq or 0)
+    return stored
+
+
+async def _select_orders(
+    session: AsyncSession, keys: set[tuple[str, str]]
+) -> dict[tuple[str, str], _Stored]:
     o = OrderRow
     rows = (
         await session.execute(
@@ -156,27 +183,45 @@ async def _load_orders(
                 o.fee,
                 o.reason,
                 o.updated_at,
-            ).where(tuple_(o.account_id, o.client_order_id).in_(sorted(wanted)))
+            ).where(tuple_(o.account_id, o.client_order_id).in_(sorted(keys)))
         )
     ).all()
-    stored: dict[tuple[str, str], _Stored] = {}
-    for oid, account, cid, bot, status, eid, filled, avg, fee, reason, updated in rows:
-        stored[(account, cid)] = _Stored(
-            oid, bot, status, eid, filled, avg, fee, reason, updated, 0
+    return {
+        (account, cid): _Stored(oid, bot, status, eid, filled, avg, fee, reason, updated, 0)
+        for oid, account, cid, bot, status, eid, filled, avg, fee, reason, updated in rows
+    }
+
+
+async def _adopt(
+    session: AsyncSession, records: Sequence[Record], missing: set[tuple[str, str]]
+) -> None:
+    """Store each missing order as new, under the bot whose venue first reported it."""
+    first: dict[tuple[str, str], OrderReport | FillReport] = {}
+    for r in records:
+        if isinstance(r, OrderReport | FillReport):
+            key = (r.account_id, r.order.client_order_id)
+            if key in missing:
+                first.setdefault(key, r)
+    for key in sorted(missing):
+        report = first[key]
+        if report.bot_id is None:
+            account, cid = key
+            raise NotFound(f"no order {cid} stored for account {account}")
+        order = report.order
+        log.warning(
+            "order %s (%s) was made by the venue, not by bot %s: stored as the bot's",
+            order.client_order_id,
+            order.intent.tag or order.intent.type,
+            report.bot_id,
         )
-    missing = wanted - stored.keys()
-    if missing:
-        account, cid = min(missing)
-        raise NotFound(f"no order {cid} stored for account {account}")
-    by_id = {s.id: s for s in stored.values()}
-    seqs = await session.execute(
-        select(OrderEventRow.order_id, func.max(OrderEventRow.seq))
-        .where(OrderEventRow.order_id.in_(sorted(by_id)))
-        .group_by(OrderEventRow.order_id)
-    )
-    for oid, seq in seqs:
-        by_id[oid].seq = int(seq or 0)
-    return stored
+        await order_repo.add_order(
+            session,
+            account_id=report.account_id,
+            intent=order.intent,
+            bot_id=report.bot_id,
+            at=order.created_at or order.updated_at,
+        )
+    await session.flush()
 
 
 async def _load_fills(

@@ -77,3 +77,10 @@ class PaperConfig(ExchangeConfig):
     position_mode: PositionMode = Field(
         default=PositionMode.ONE_WAY, description="Starting account position mode."
     )
+    id_prefix: str = Field(
+        default="",
+        pattern=r"^[0-9a-z]{0,16}$",
+        description="Put into every id the venue makes up itself (liquidation orders' client "
+        "ids, exchange order ids, trade ids), so paper venues that stand for one account never "
+        "make the same id: the host gives each bot's venue its bot key.",
+    )

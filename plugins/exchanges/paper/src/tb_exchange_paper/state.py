@@ -122,16 +122,15 @@ class EngineState:
 
     def next_trade_id(self) -> str:
         self.fills += 1
-        return f"t{base36(self.fills)}"
+        return f"t{self.config.id_prefix}{base36(self.fills)}"
 
     def next_liquidation_id(self) -> str:
         # Skip ids a client happened to use: a liquidation must never overwrite an order.
         while True:
             self.liquidations += 1
-            cid = f"liq{base36(self.liquidations)}"
+            cid = f"liq{self.config.id_prefix}{base36(self.liquidations)}"
             if cid not in self.orders:
                 return cid
 
-    @staticmethod
-    def exchange_order_id(seq: int) -> str:
-        return f"p{base36(seq)}"
+    def exchange_order_id(self, seq: int) -> str:
+        return f"p{self.config.id_prefix}{base36(seq)}"
