@@ -211,15 +211,6 @@ async def run_backtest(
         state=runner.state,
         fault=runner.fault,
         strategy_state=strategy.save_state() if runner.state is not BotState.FAULTED else {},
-        strategy_report=_report(strategy, ctx) if runner.state is not BotState.FAULTED else {},
+        strategy_report=runner.report(),
         levels=ctx.levels,
     )
-
-
-def _report(strategy: Strategy[Any], ctx: BotContext) -> dict[str, str]:
-    """The strategy's report lines; a report that fails leaves them out, not the backtest."""
-    try:
-        return {str(label): str(text) for label, text in strategy.report().items()}
-    except Exception as exc:  # noqa: BLE001 - isolation: the run's results stand without it
-        ctx.log.warning("%s.report raised %s: %s", type(strategy).__name__, type(exc).__name__, exc)
-        return {}

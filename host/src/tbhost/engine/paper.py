@@ -16,7 +16,7 @@ import inspect
 import json
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tbsdk import BotInfo, ConfigError, Exchange, RunMode, Strategy
@@ -78,6 +78,8 @@ class PaperRun:
     state: BotState
     fault: str | None
     finished: bool
+    report: dict[str, str] = field(default_factory=dict)
+    """``Strategy.report`` at the end of the run."""
 
 
 Checkpointer = Callable[[PaperCheckpoint], Awaitable[None] | None]
@@ -194,7 +196,11 @@ async def run_paper(
     final = snapshot(i)
     await save(final)
     return PaperRun(
-        final, state if state is BotState.FAULTED else runner.state, runner.fault, finished
+        final,
+        state if state is BotState.FAULTED else runner.state,
+        runner.fault,
+        finished,
+        runner.report(),
     )
 
 

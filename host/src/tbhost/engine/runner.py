@@ -102,6 +102,18 @@ class BotRunner:
         if self.plugins is not None:
             await self.plugins.bot_stopped(self.ctx.bot, str(reason))
 
+    def report(self) -> dict[str, str]:
+        """``Strategy.report`` once the run has ended: empty for a faulted bot, and left out
+        with a warning if it raises (the run's results stand without it)."""
+        if self.state is BotState.FAULTED:
+            return {}
+        try:
+            return {str(k): str(v) for k, v in self.strategy.report().items()}
+        except Exception as exc:  # noqa: BLE001 - isolation, as for the handlers
+            name = type(self.strategy).__name__
+            self.ctx.log.warning("%s.report raised %s: %s", name, type(exc).__name__, exc)
+            return {}
+
     async def deliver(self, event: Event) -> None:
         """An outside event (candle, tick, timer, exchange report) for this bot."""
         if not self.active:
