@@ -185,12 +185,14 @@ def _stored_record(data: Path, bot: tuple[str, str]) -> dict[str, Any]:
             rows = list(await s.scalars(select(OrderRow).where(OrderRow.bot_id == bot_id)))
             fills = list(await s.scalars(select(FillRow).where(FillRow.bot_id == bot_id)))
             positions = await portfolio.list_positions(s, bot_id=bot_id)
+            trades = await portfolio.list_trades(s, bot_id=bot_id, limit=1000)
             return {
                 "orders": {
                     r.client_order_id.replace(key, "*"): (str(r.status), r.filled_qty) for r in rows
                 },
                 "fills": [order_repo.to_fill(f) for f in fills],
                 "positions": [portfolio.to_position(p) for p in positions],
+                "trades": [portfolio.to_trade(t) for t in trades],
             }
 
     return asyncio.run(go())
@@ -229,6 +231,7 @@ def test_25_kills_lose_nothing_and_double_nothing(tmp_path: Path) -> None:
 
         stored = _stored_record(crashed, ids[name])
         assert stored["orders"] == venue["orders"], name
+        assert stored["trades"] == venue["trades"], name  # each round trip stored once
         assert len(stored["fills"]) == venue["fills"], name
         assert len({f.trade_id for f in stored["fills"]}) == len(stored["fills"]), name
         filled: dict[str, Decimal] = {}

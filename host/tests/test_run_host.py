@@ -48,6 +48,7 @@ from .test_run_kit import (
     ms,
     running_bot,
     settings_for,
+    stored_trades,
     venue_trades,
 )
 
@@ -81,6 +82,7 @@ async def test_a_running_bot_replays_to_the_end_like_the_backtest(
     assert outcome.venue is not None
     assert outcome.venue.trades() == expected
     assert venue_trades(tmp_path / "data", bot.id) == expected  # the venue's own record
+    assert await stored_trades(db, bot.id) == expected  # what `tbhost trades` and the API list
     assert await _row(db, bot.id) == (BotStatus.STOPPED, None)  # the feed ended
     async with db.transaction() as s:
         saved = await states.latest_state(s, bot.id)
@@ -120,6 +122,7 @@ async def test_a_stopped_host_resumes_each_bot_where_it_was(
     expected = await asyncio.to_thread(backtest_trades, tmp_path / "data")
     assert second.venue is not None
     assert second.venue.trades() == expected
+    assert await stored_trades(db, bot.id) == expected  # each stored once across the restart
     assert await _row(db, bot.id) == (BotStatus.STOPPED, None)
 
 

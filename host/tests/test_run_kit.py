@@ -22,6 +22,7 @@ from tbhost.live import DurableVenue, venue_dir
 from tbhost.services import SYSTEM, AccountService, Bot, BotService
 from tbhost.settings import Settings
 from tbhost.storage import Database, generate_key
+from tbhost.storage.repos import portfolio
 from tbsdk import Strategy
 from tbsdk.errors import ConfigError
 from tbsdk.model import Trade
@@ -88,6 +89,13 @@ def venue(data_dir: Path, bot_id: str, symbol: str = SWAP) -> DurableVenue:
     assert durable.exists
     durable.load()
     return durable
+
+
+async def stored_trades(db: Database, bot_id: str) -> list[Trade]:
+    """The bot's round trips as the host stored them, oldest first."""
+    async with db.transaction() as s:
+        rows = await portfolio.list_trades(s, bot_id=bot_id, limit=1000)
+    return [portfolio.to_trade(r) for r in rows]
 
 
 def venue_trades(data_dir: Path, bot_id: str) -> list[Trade]:

@@ -347,11 +347,12 @@ def bots_configure(
 def bots_close(ctx: click.Context, bot: str, as_json: bool) -> None:
     """Ask the host to close every position of BOT.
 
-    This stores a request; the host running BOT (`tbhost run`) carries it out within seconds:
-    it stops the bot, cancels its orders, closes each position with a reduce-only market
-    order, stores the bot as stopped and records the outcome in the audit log. A request for a
-    bot that is not running waits until it runs. Asking again while a request is pending
-    returns that request.
+    This stores a request; the host (`tbhost run`) carries it out within seconds: it stops the
+    bot if it runs, cancels its orders, closes each position with a reduce-only market order,
+    stores the bot as stopped and records the outcome in the audit log. A paused or faulted bot
+    is closed without being started and stored as stopped too (a stopped one stays stopped);
+    if its positions cannot be closed it keeps its state and the outcome says why. Asking
+    again while a request is pending returns that request.
     """
     from ..services import SYSTEM, Action
 

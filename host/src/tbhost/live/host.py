@@ -51,7 +51,8 @@ import logging
 import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -61,7 +62,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tbsdk.errors import ConfigError, TbError
 from tbsdk.exchange import SimulatedVenue
 from tbsdk.ids import bot_key
-from tbsdk.timeframes import timeframe_ms
 
 from ..candles import CandleStore, replay_candles
 from ..engine.instruments import backtest_instrument
@@ -74,14 +74,16 @@ from ..orders.records import StateSnapshot
 from ..services.commands import complete_close_request, pending_close_requests
 from ..storage import Database, open_database
 from ..storage.models import SYSTEM_ACTOR, AccountRow, BotRow, BotStatus
-from ..storage.repos import audit, bots, states
+from ..storage.repos import audit, bots, portfolio, states
 from ..storage.repos.neighbours import symbols_of_other_bots
 from .close_out import CloseOut, close_out
 from .durable_venue import DurableVenue, venue_dir
 from .feed_clock import FeedClock, Pacer
+from .idle_close import close_idle, complete_failed, stop_from
+from .opened_bot import OpenedBot
 
 if TYPE_CHECKING:
-    from tbsdk import BotInfo, Exchange, Strategy
+    from tbsdk import Exchange, Strategy
     from tbsdk.model import CandleArrays, Instrument
 
     from ..plugins import PluginHost
@@ -114,7 +116,9 @@ class BotOutcome:
     name: str
     status: str
     """``finished`` (replay ended; stored as stopped), ``stopped`` (the host or a command
-    stopped it; resumable), or ``faulted``."""
+    stopped it; resumable), ``faulted``, ``closed`` (a close request was carried out: see its
+    completion in the audit log), or ``close_failed`` (carrying one out for a bot that was not
+    running raised; the request is completed as failed, the bot's state left alone)."""
     fault: str | None = None
     resumed_at: int | None = None
     """Candle index the bot resumed at, or None for a fresh start."""
@@ -244,7 +248,8 @@ class Host:
         for bot_id, task in list(self._tasks.items()):
             if task.done():
                 del self._tasks[bot_id]
-                del self._stops[bot_id]
+                self._stops.pop(bot_id, None)  # a close-out of an idle bot has none
+                self._closing.pop(bot_id, None)  # a bot that ended before its close-out
                 if not task.cancelled() and task.exception() is None:
                     self.outcomes[bot_id] = task.result()
 
@@ -262,11 +267,20 @@ class Host:
 
     async def _follow_storage(self) -> None:
         """Start the bots stored as running that are not running here; stop the ones running
-        here that are no longer stored as running (paused or stopped by a command)."""
+        here that are no longer stored as running (paused or stopped by a command). Carry out
+        the pending close requests: a bot running here is stopped for its close-out; any other
+        bot this host serves is closed out without being started (:mod:`.idle_close`)."""
         async with self.db.transaction() as s:
             rows = [r for r in await bots.list_bots(s, state=BotStatus.RUNNING) if self._wanted(r)]
             requests = await pending_close_requests(s)
+            idle = await self._idle_requests(s, requests)
             self._other_bots = await symbols_of_other_bots(s, [r.id for r in rows])
+        for row, request in idle:
+            # Registered as the bot's task: the bot is not started (by a resume, say) until
+            # its close-out is over and the task reaped.
+            self._tasks[row.id] = asyncio.create_task(
+                self._close_idle(row, request), name=f"close-{row.name}"
+            )
         for request in requests:
             if request.bot_id in self._stops and request.bot_id not in self._closing:
                 log.info(
@@ -297,6 +311,20 @@ class Host:
             self._tasks[row.id] = asyncio.create_task(
                 self._run_bot(row, self._stops[row.id], pacer), name=f"bot-{row.name}"
             )
+
+    async def _idle_requests(
+        self, s: AsyncSession, requests: Sequence[CloseRequest]
+    ) -> list[tuple[BotRow, CloseRequest]]:
+        """The pending requests (the oldest per bot) for the bots this host serves that have no
+        task here: neither running nor closing out."""
+        found: dict[str, tuple[BotRow, CloseRequest]] = {}
+        for request in requests:
+            if request.bot_id in self._tasks or request.bot_id in found:
+                continue
+            row = await bots.get_bot(s, request.bot_id)
+            if row is not None and self._wanted(row):
+                found[row.id] = (row, request)
+        return list(found.values())
 
     def _freeze_objects(self) -> None:
         """Move every object alive now (the bots' strategies, venues, candles, the ORM's
@@ -336,61 +364,79 @@ class Host:
     async def _drive(
         self, row: BotRow, stop: asyncio.Event, outcome: BotOutcome, pacer: Pacer | None
     ) -> None:
+        strategy = self._strategy(row, self._symbol(row), row.timeframe)
+        async with self._opened(row, outcome) as bot:
+            await self._run_on(bot, strategy, stop, outcome, pacer)
+
+    @asynccontextmanager
+    async def _opened(self, row: BotRow, outcome: BotOutcome) -> AsyncIterator[OpenedBot]:
+        """The bot's records, candles, durable paper venue and order manager, reconciled with
+        the venue (the report and the venue go on ``outcome``); the venue is closed after. What
+        running a bot and closing the positions of an idle one both start from."""
         async with self.db.transaction() as s:
             info = await bots.bot_info(s, row.id)
             account = await s.get(AccountRow, row.account_id)
             saved = await states.latest_state(s, row.id)
+            trades_stored = await portfolio.count_trades(s, row.id)
         assert account is not None, "bots.account_id is a foreign key"
-        if len(info.symbols) != 1:
-            raise ConfigError(
-                f"the replay host runs one symbol per bot; bot {row.name!r} has "
-                f"{len(info.symbols)} ({', '.join(info.symbols)})"
-            )
-        symbol, timeframe = info.symbols[0], info.timeframe
-        strategy = self._strategy(row, symbol, timeframe)
+        symbol, timeframe = self._symbol(row), info.timeframe
         instrument = backtest_instrument("paper", symbol)
         candles = self._candles(symbol, timeframe)
         if len(candles) == 0:
             raise ConfigError(
                 f"no {timeframe} candles of {symbol} on {self.data_exchange} in the replay window"
             )
-        venue = self._durable(self._venue(account, instrument), row.id)
+        key = bot_key(row.account_id, row.id)
+        venue = self._durable(self._venue(account, instrument, key), row.id)
         try:
             venue.load()
             outcome.venue, outcome.candles = venue, len(candles)
-            await self._run_on(
-                row, info, strategy, venue, instrument, candles, saved, stop, outcome, pacer
+            manager = OrderManager(
+                self.db,
+                venue,
+                row.account_id,
+                row.id,
+                re.compile(rf"[a-z]{key}"),
+                adopt_pattern=rf"[a-z]{key}[0-9a-z]*",
+                buffered=True,
+                writer=self._writer,
+                before_store=venue.sync,
+            )
+            outcome.reconciled = await manager.reconcile([symbol])
+            yield OpenedBot(
+                row,
+                info,
+                saved,
+                instrument,
+                candles,
+                venue,
+                manager,
+                outcome.reconciled,
+                trades_stored,
             )
         finally:
             await venue.close()
 
+    @staticmethod
+    def _symbol(row: BotRow) -> str:
+        if len(row.symbols) != 1:
+            raise ConfigError(
+                f"the replay host runs one symbol per bot; bot {row.name!r} has "
+                f"{len(row.symbols)} ({', '.join(row.symbols)})"
+            )
+        return str(row.symbols[0])
+
     async def _run_on(
         self,
-        row: BotRow,
-        info: BotInfo,
+        bot: OpenedBot,
         strategy: Strategy[Any],
-        venue: DurableVenue,
-        instrument: Instrument,
-        candles: CandleArrays,
-        saved: SavedState | None,
         stop: asyncio.Event,
         outcome: BotOutcome,
         pacer: Pacer | None = None,
     ) -> None:
-        symbol, timeframe = instrument.symbol, info.timeframe
-        key = bot_key(row.account_id, row.id)
-        manager = OrderManager(
-            self.db,
-            venue,
-            row.account_id,
-            row.id,
-            re.compile(rf"[a-z]{key}"),
-            adopt_pattern=rf"[a-z]{key}[0-9a-z]*",
-            buffered=True,
-            writer=self._writer,
-            before_store=venue.sync,
-        )
-        outcome.reconciled = await manager.reconcile([symbol])
+        row, venue, manager, candles = bot.row, bot.venue, bot.manager, bot.candles
+        saved = bot.saved
+        symbol, timeframe = bot.symbol, bot.timeframe
         resume = self._resume_point(row, venue, candles, saved)
         seen_all = saved is not None and (saved.feed_ts or 0) >= (venue.last_close or 0)
         if resume is not None:
@@ -404,7 +450,7 @@ class Host:
             )
         else:
             log.info("bot %s (%s) started at candle 0 of %d", row.name, row.id, len(candles))
-        close_ts = candles.ts.astype(np.int64) + timeframe_ms(timeframe)
+        close_ts = bot.close_ts
 
         def feed_ts(i: int) -> int:
             return int(candles.ts[i]) if i < len(candles) else int(close_ts[-1])
@@ -419,6 +465,7 @@ class Host:
             state = StateSnapshot(
                 row.id, point.strategy_state, feed_ts(point.next_index), keep=KEEP_STATES
             )
+            await bot.record_trades()
             await manager.flush(None if point.faulted else state)
             failpoint("state.saved")
             if time.monotonic() - last_reconcile[0] >= self.reconcile_every_s:
@@ -428,10 +475,10 @@ class Host:
         run = await run_paper(
             strategy,
             venue,
-            instrument,
+            bot.instrument,
             candles,
             timeframe,
-            bot=info,
+            bot=bot.info,
             speed=self.speed,
             resume=resume,
             stop=stop,
@@ -447,18 +494,9 @@ class Host:
         where = f"candle {run.checkpoint.next_index} of {len(candles)}"
         request = self._closing.pop(row.id, None)
         if request is not None:
-            done = await close_out(
-                manager,
-                venue,
-                symbol,
-                candles,
-                close_ts,
-                run.checkpoint.next_index,
-                request_id=request.request_id,
-                key=key,
-            )
+            done = await close_out(bot, run.checkpoint.next_index, request_id=request.request_id)
             outcome.status = "closed"
-            await self._complete_close(row, request, done)
+            await self._complete_close(row, request, done, {BotStatus.RUNNING})
             return
         if run.state is BotState.FAULTED:
             outcome.status, outcome.fault = "faulted", run.fault or "the strategy faulted"
@@ -510,10 +548,15 @@ class Host:
                 f"the stored config of strategy {row.strategy!r} is invalid: {problems}"
             ) from None
 
-    def _venue(self, account: AccountRow, instrument: Instrument) -> Exchange:
+    def _venue(self, account: AccountRow, instrument: Instrument, key: str) -> Exchange:
+        """The bot's simulated venue; the ids it makes up itself carry the bot's ``key``,
+        where it takes an ``id_prefix`` (the paper venue does), as each bot has a venue of its
+        own while their orders share the account's records."""
         cls = self.plugins.exchange_class(account.exchange)
         options = dict(account.options or {})
         options.update(instruments=[instrument], position_mode=account.position_mode.value)
+        if "id_prefix" in cls.config_class.model_fields:
+            options["id_prefix"] = key
         venue = cls(cls.config_class.model_validate(options))
         if not isinstance(venue, SimulatedVenue):
             raise ConfigError(
@@ -540,29 +583,73 @@ class Host:
             )
         return found
 
-    async def _complete_close(self, row: BotRow, request: CloseRequest, done: CloseOut) -> None:
-        """Store the close-out's outcome on its request and the bot as stopped."""
-        details = {"cancelled": done.cancelled, "orders": done.closing, "flat": done.flat}
+    async def _close_idle(self, row: BotRow, request: CloseRequest) -> BotOutcome:
+        """Carry out a close request for a bot with no task here, without its strategy (see
+        :mod:`.idle_close`). A failure is the request's, never the host's nor the bot's: the
+        request is completed as failed with the reason and the bot's state is left alone."""
+        outcome = BotOutcome(row.id, row.name, "closed")
+        try:
+            async with self._opened(row, outcome) as bot:
+                done = await close_idle(bot, request.request_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # isolation: one bot's close-out must not stop the host
+            reason = exc.message if isinstance(exc, TbError) else f"{type(exc).__name__}: {exc}"
+            log.error(
+                "bot %s (%s): close request %d failed: %s",
+                row.name,
+                row.id,
+                request.request_id,
+                reason,
+                exc_info=not isinstance(exc, TbError),
+            )
+            outcome.status, outcome.fault = "close_failed", reason
+            await complete_failed(self.db, request, reason)
+            return outcome
+        outcome.next_index = done.next_index
+        try:
+            await self._complete_close(row, request, done, stop_from(row.state, done))
+        except Exception:  # the close-out is repeatable: the next poll finds its orders
+            log.exception("bot %s: storing the outcome of its close request failed", row.id)
+        return outcome
+
+    async def _complete_close(
+        self,
+        row: BotRow,
+        request: CloseRequest,
+        done: CloseOut,
+        stop_from: Collection[BotStatus],
+    ) -> None:
+        """Store the close-out's outcome on its request, and the bot as stopped if its stored
+        state is one of ``stop_from``."""
         async with self.db.transaction() as s:
             await complete_close_request(
-                s, request.request_id, outcome=done.outcome, details=details
+                s, request.request_id, outcome=done.outcome, details=done.details()
             )
         log.info(
             "bot %s (%s): close request %d %s", row.name, row.id, request.request_id, done.outcome
         )
-        reason = f"its positions were closed on request {request.request_id} ({done.outcome})"
-        await self._record(row.id, BotStatus.STOPPED, "bot.stop", reason)
+        if stop_from:
+            reason = f"its positions were closed on request {request.request_id} ({done.outcome})"
+            await self._record(row.id, BotStatus.STOPPED, "bot.stop", reason, stop_from)
 
     async def _record(
-        self, bot_id: str, target: BotStatus, action: str, reason: str | None
+        self,
+        bot_id: str,
+        target: BotStatus,
+        action: str,
+        reason: str | None,
+        only_from: Collection[BotStatus] = (BotStatus.RUNNING,),
     ) -> None:
-        """Store the bot's new state with an audit entry by the system, unless a command moved
-        it meanwhile (the stored state is the wanted one: never overwritten here)."""
+        """Store the bot's new state with an audit entry by the system, if its stored state is
+        one of ``only_from``: not if a command moved it meanwhile (the stored state is the
+        wanted one: never overwritten here)."""
 
         async def store(s: AsyncSession) -> None:
             row = await bots.get_bot(s, bot_id)
-            if row is None or row.state is not BotStatus.RUNNING:
+            if row is None or row.state not in only_from:
                 return
+            was = row.state.value
             await bots.set_state(s, bot_id, target, reason=reason)
             await audit.record(
                 s,
@@ -570,7 +657,7 @@ class Host:
                 action=action,
                 target_type="bot",
                 target_id=bot_id,
-                details={"name": row.name, "from": "running", "to": target.value, "reason": reason},
+                details={"name": row.name, "from": was, "to": target.value, "reason": reason},
             )
 
         try:
@@ -590,6 +677,8 @@ def describe(outcome: BotOutcome) -> str:
         text += f" at candle {outcome.next_index} of {outcome.candles}"
     if outcome.venue is not None and outcome.status != "faulted":
         text += f", {len(outcome.venue.trades())} trades"
+    if outcome.run is not None and outcome.run.report:
+        text += "; " + "; ".join(f"{k} {v}" for k, v in outcome.run.report.items())
     if outcome.fault:
         text += f": {outcome.fault}"
     return text

@@ -55,6 +55,7 @@ from tbsdk.model import (
     Position,
     PositionSide,
     RejectReason,
+    Trade,
 )
 
 from ..faults import failpoint
@@ -69,6 +70,7 @@ from .records import (
     PositionReport,
     Record,
     StateSnapshot,
+    TradeReport,
     write_records,
 )
 from .transitions import steps_to
@@ -389,6 +391,12 @@ class OrderManager:
 
     async def on_position(self, position: Position) -> None:
         await self._write(PositionReport(self.bot_id, self.account_id, position))
+
+    async def on_trades(self, trades: Iterable[Trade]) -> None:
+        """Round trips the venue finished (stored with the next flush, once each: the caller
+        hands each one over once)."""
+        for trade in trades:
+            await self._write(TradeReport(self.bot_id, self.account_id, trade))
 
     # -- reconciliation -----------------------------------------------------------------------
     async def reconcile(self, symbols: Iterable[str]) -> ReconcileReport:

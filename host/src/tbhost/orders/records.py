@@ -21,12 +21,20 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, delete, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tbsdk.model import ALLOWED_TRANSITIONS, Fill, Order, OrderStatus, Position
+from tbsdk.model import ALLOWED_TRANSITIONS, Fill, Order, OrderStatus, Position, Trade
 
 from ..storage._types import now_ms
 from ..storage.errors import NotFound
-from ..storage.models import FillRow, OrderEventRow, OrderRow, PositionRow, StrategyStateRow
+from ..storage.models import (
+    FillRow,
+    OrderEventRow,
+    OrderRow,
+    PositionRow,
+    StrategyStateRow,
+    TradeRow,
+)
 from ..storage.repos import orders as order_repo
+from ..storage.repos.portfolio import trade_values
 from .transitions import steps_to
 
 __all__ = [
@@ -35,6 +43,7 @@ __all__ = [
     "PositionReport",
     "Record",
     "StateSnapshot",
+    "TradeReport",
     "write_records",
 ]
 
@@ -73,6 +82,15 @@ class PositionReport:
 
 
 @dataclass(frozen=True)
+class TradeReport:
+    """A round trip the bot's venue finished."""
+
+    bot_id: str
+    account_id: str
+    trade: Trade
+
+
+@dataclass(frozen=True)
 class StateSnapshot:
     """A strategy checkpoint: its state and where its feed resumes; ``keep``: prune all but
     the newest ``keep`` snapshots of the bot when the new one's number is a multiple of it."""
@@ -83,7 +101,7 @@ class StateSnapshot:
     keep: int | None = None
 
 
-Record = OrderReport | FillReport | PositionReport | StateSnapshot
+Record = OrderReport | FillReport | PositionReport | TradeReport | StateSnapshot
 
 
 @dataclass
@@ -111,6 +129,7 @@ class _Writes:
         self.events: list[dict[str, Any]] = []
         self.orders: dict[int, dict[str, Any]] = {}
         self.positions: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self.trades: list[dict[str, Any]] = []
         self.states: list[dict[str, Any]] = []
         self.prunes: list[dict[str, Any]] = []
 
@@ -135,6 +154,8 @@ async def write_records(session: AsyncSession, records: Sequence[Record]) -> Non
             _advance(stored, record.account_id, record.order, record.via, out)
         elif isinstance(record, PositionReport):
             _position(record, out)
+        elif isinstance(record, TradeReport):
+            out.trades.append(trade_values(record.bot_id, record.account_id, record.trade))
     await _state_rows(session, records, out)
     await _flush(session, out)
 
@@ -461,6 +482,8 @@ async def _flush(session: AsyncSession, out: _Writes) -> None:
         await session.execute(_table(OrderEventRow).insert(), out.events)
     if out.positions:
         await _upsert_positions(session, list(out.positions.values()))
+    if out.trades:
+        await session.execute(_table(TradeRow).insert(), out.trades)
     if out.states:
         await session.execute(_table(StrategyStateRow).insert(), out.states)
     if out.prunes:

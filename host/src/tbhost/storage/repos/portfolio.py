@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tbsdk.model import Position, PositionSide, Trade
@@ -15,12 +15,14 @@ from ._common import filtered, insert, paginate
 
 __all__ = [
     "add_trade",
+    "count_trades",
     "get_position",
     "list_positions",
     "list_trades",
     "save_position",
     "to_position",
     "to_trade",
+    "trade_values",
 ]
 
 
@@ -116,26 +118,39 @@ def to_position(row: PositionRow | Row[Any]) -> Position:
     )
 
 
+def trade_values(bot_id: str, account_id: str, trade: Trade) -> dict[str, Any]:
+    """The columns of a stored round trip."""
+    return {
+        "bot_id": bot_id,
+        "account_id": account_id,
+        "symbol": trade.symbol,
+        "direction": trade.direction,
+        "qty": trade.qty,
+        "entry_price": trade.entry_price,
+        "exit_price": trade.exit_price,
+        "opened_at": trade.opened_at,
+        "closed_at": trade.closed_at,
+        "pnl": trade.pnl,
+        "fees": trade.fees,
+        "exit_reason": trade.exit_reason,
+    }
+
+
 async def add_trade(
     session: AsyncSession, *, bot_id: str, account_id: str, trade: Trade
 ) -> TradeRow:
-    row = TradeRow(
-        bot_id=bot_id,
-        account_id=account_id,
-        symbol=trade.symbol,
-        direction=trade.direction,
-        qty=trade.qty,
-        entry_price=trade.entry_price,
-        exit_price=trade.exit_price,
-        opened_at=trade.opened_at,
-        closed_at=trade.closed_at,
-        pnl=trade.pnl,
-        fees=trade.fees,
-        exit_reason=trade.exit_reason,
-    )
+    row = TradeRow(**trade_values(bot_id, account_id, trade))
     session.add(row)
     await session.flush()
     return row
+
+
+async def count_trades(session: AsyncSession, bot_id: str) -> int:
+    """How many round trips of the bot are stored."""
+    found = await session.scalar(
+        select(func.count()).select_from(TradeRow).where(TradeRow.bot_id == bot_id)
+    )
+    return int(found or 0)
 
 
 async def list_trades(
