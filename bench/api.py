@@ -7,12 +7,18 @@ request was due, so a server that falls behind is charged for the wait (no coord
 omission).
 
     uv run python bench/api.py [--rate 200] [--seconds 30] [--bots 20] [--write docs/benchmarks.md]
+                               [--gc-trace]
+
+--gc-trace: the server process prints, as it exits, its garbage collections from the start
+of the load run on (one-at-a-time requests and warm-up excluded): how many per generation,
+how long they took and how many objects they freed.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import platform
@@ -77,8 +83,52 @@ async def seed(data_dir: Path, bots: int) -> str:
         await db.dispose()
 
 
-def serve(data_dir: str, port: int) -> None:
-    """The server process: the app on 127.0.0.1:port until SIGTERM."""
+class GcTrace:
+    """The garbage collector's passes (a ``gc.callbacks`` entry), by generation: their
+    durations and the objects they freed. :meth:`reset` starts over."""
+
+    def __init__(self) -> None:
+        self.pauses: dict[int, list[float]] = {}
+        self.freed: dict[int, int] = {}
+        self._begun: float | None = None
+        self.reset()
+
+    def reset(self) -> None:
+        self.pauses = {generation: [] for generation in range(3)}
+        self.freed = dict.fromkeys(range(3), 0)
+        self._begun = None
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._begun = time.perf_counter()
+        elif self._begun is not None:
+            self.pauses[info["generation"]].append(time.perf_counter() - self._begun)
+            self.freed[info["generation"]] += info["collected"]
+            self._begun = None
+
+    def report(self) -> str:
+        lines = ["gc trace (server, since the load run began):"]
+        for generation, pauses in self.pauses.items():
+            ms = sorted(p * 1000 for p in pauses)
+            line = f"  gen {generation}: {len(ms)} collections, freed {self.freed[generation]:,}"
+            if ms:
+                line += (
+                    f", total {sum(ms):.1f} ms, median {statistics.median(ms):.2f} ms, "
+                    f"max {ms[-1]:.1f} ms"
+                )
+            if generation == 2 and ms:
+                line += " (each: " + ", ".join(f"{p * 1000:.1f}" for p in pauses) + " ms)"
+            lines.append(line)
+        lines.append(
+            f"  at exit: {gc.get_freeze_count():,} objects frozen, "
+            f"{len(gc.get_objects(generation=2)):,} in generation 2"
+        )
+        return "\n".join(lines)
+
+
+def serve(data_dir: str, port: int, *, gc_trace: bool = False) -> None:
+    """The server process: the app on 127.0.0.1:port until SIGTERM. With ``gc_trace``, its
+    garbage collections are traced from SIGUSR1 on and printed at exit."""
     from tbhost import event_loop
     from tbhost.api import serve_api
     from tbhost.plugins import PluginHost
@@ -97,12 +147,22 @@ def serve(data_dir: str, port: int) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        if trace is not None:
+            loop.add_signal_handler(signal.SIGUSR1, trace.reset)
         try:
             await serve_api(settings, db, PluginHost.discover(), stop)
         finally:
             await db.dispose()
 
-    event_loop.run(main())  # as `tbhost api serve` runs it
+    trace = GcTrace() if gc_trace else None
+    if trace is not None:
+        gc.callbacks.append(trace)
+    try:
+        event_loop.run(main())  # as `tbhost api serve` runs it
+    finally:
+        if trace is not None:
+            gc.callbacks.remove(trace)
+            print(trace.report(), file=sys.stderr, flush=True)
 
 
 class Connections:
@@ -247,17 +307,23 @@ def main() -> None:
     parser.add_argument("--bots", type=int, default=20)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--write", type=Path, help="replace this benchmark's section there")
+    parser.add_argument(
+        "--gc-trace",
+        action="store_true",
+        help="the server prints its garbage collections during the load run at exit",
+    )
     parser.add_argument("--serve", metavar="DATA_DIR", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve, args.port)
+        serve(args.serve, args.port, gc_trace=args.gc_trace)
         return
 
     with tempfile.TemporaryDirectory(prefix="tbhost-bench-api-") as tmp:
         data_dir = Path(tmp)
         token = asyncio.run(seed(data_dir, args.bots))
         server = subprocess.Popen(
-            [sys.executable, __file__, "--serve", str(data_dir), "--port", str(args.port)],
+            [sys.executable, __file__, "--serve", str(data_dir), "--port", str(args.port)]
+            + (["--gc-trace"] if args.gc_trace else []),
             env={**os.environ, "TBHOST_LOG_LEVEL": "WARNING"},
         )
         try:
@@ -274,6 +340,8 @@ def main() -> None:
             serial = asyncio.run(one_at_a_time(HOST, args.port, token))
             serial_cpu = per_request_ms(server_cpu, cpu_seconds(server.pid), len(serial))
             server_cpu, client_cpu = cpu_seconds(server.pid), time.process_time()
+            if args.gc_trace:
+                server.send_signal(signal.SIGUSR1)  # the trace starts with the load run
             latencies, errors = asyncio.run(load(HOST, args.port, token, args.rate, args.seconds))
             sent = int((WARMUP_S + args.seconds) * args.rate)
             load_cpu = per_request_ms(server_cpu, cpu_seconds(server.pid), sent)

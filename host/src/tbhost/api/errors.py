@@ -87,5 +87,18 @@ def type_errors(errors: list[GraphQLError], request_id: str) -> None:
                 exc_info=error.original_error,
             )
         error.message = message
-        error.original_error = None
         error.extensions = {**extra, "code": code.value, "requestId": request_id}
+        _detach(error)
+
+
+def _detach(error: GraphQLError) -> None:
+    """Let go of the exception behind ``error`` and of its traceback: the client is sent only
+    the message, locations, path and extensions (an unexpected error's traceback was logged
+    already). Kept, the traceback's frames hold the execution context, which holds this error
+    in its collected errors: a reference cycle per failed request, holding the whole request,
+    that only the cyclic garbage collector could free."""
+    error.original_error = None
+    error.cause = None
+    error.__cause__ = None
+    error.__context__ = None
+    error.__traceback__ = None

@@ -24,6 +24,7 @@ from strawberry.types.base import get_object_definition
 
 from ..plugins import PluginHost
 from ..settings import Settings
+from ._execution import AcyclicExecutionContext
 from .errors import type_errors
 from .limits import field_count_rule
 from .mutations import Mutation
@@ -90,6 +91,7 @@ def _schema(settings: Settings, additions: Sequence[Addition]) -> ApiSchema:
         types=[a.value for a in by_kind["type"]],
         extensions=_extensions(settings),
         config=StrawberryConfig(scalar_map=SCALARS),
+        execution_context_class=AcyclicExecutionContext,
     )
 
 
