@@ -262,8 +262,8 @@ class Host:
         await asyncio.gather(*self._tasks.values(), return_exceptions=True)
         self._reap()
 
-    def _wanted(self, row: BotRow) -> bool:
-        return not self.bot_refs or row.id in self.bot_refs or row.name in self.bot_refs
+    def _wanted(self, bot_id: str, name: str) -> bool:
+        return not self.bot_refs or bot_id in self.bot_refs or name in self.bot_refs
 
     async def _follow_storage(self) -> None:
         """Start the bots stored as running that are not running here; stop the ones running
@@ -271,10 +271,12 @@ class Host:
         the pending close requests: a bot running here is stopped for its close-out; any other
         bot this host serves is closed out without being started (:mod:`.idle_close`)."""
         async with self.db.transaction() as s:
-            rows = [r for r in await bots.list_bots(s, state=BotStatus.RUNNING) if self._wanted(r)]
+            running = {i for i, n in await bots.running_bot_names(s) if self._wanted(i, n)}
             requests = await pending_close_requests(s)
             idle = await self._idle_requests(s, requests)
-            self._other_bots = await symbols_of_other_bots(s, [r.id for r in rows])
+            self._other_bots = await symbols_of_other_bots(s, sorted(running))
+            # Whole rows only for the bots to start (none, in most polls).
+            candidates = await bots.get_bots(s, [i for i in running if i not in self._tasks])
         for row, request in idle:
             # Registered as the bot's task: the bot is not started (by a resume, say) until
             # its close-out is over and the task reaped.
@@ -288,13 +290,12 @@ class Host:
                 )
                 self._closing[request.bot_id] = request
                 self._stops[request.bot_id].set()
-        running = {r.id for r in rows}
         for bot_id, event in self._stops.items():
             if bot_id not in running and not event.is_set():
                 log.info("bot %s is no longer running in storage: stopping it", bot_id)
                 event.set()
         self._wake_clocks()
-        new = [row for row in rows if row.id not in self._tasks]
+        new = [row for row in candidates if row.id not in self._tasks]
         if new:
             self._replayed.clear()  # a later batch reads the stored candles afresh
         # The bots started together share one replay clock: their candles close together.
@@ -322,7 +323,7 @@ class Host:
             if request.bot_id in self._tasks or request.bot_id in found:
                 continue
             row = await bots.get_bot(s, request.bot_id)
-            if row is not None and self._wanted(row):
+            if row is not None and self._wanted(row.id, row.name):
                 found[row.id] = (row, request)
         return list(found.values())
 

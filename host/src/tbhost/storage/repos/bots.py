@@ -124,6 +124,23 @@ async def list_bots(
     return list(await session.scalars(stmt))
 
 
+async def running_bot_names(session: AsyncSession) -> list[tuple[str, str]]:
+    """``(id, name)`` of every bot stored as running (not deleted): what a host polls for,
+    without loading a thousand whole rows every few seconds."""
+    stmt = select(BotRow.id, BotRow.name).where(
+        BotRow.state == BotStatus.RUNNING, BotRow.deleted_at.is_(None)
+    )
+    return [(bot_id, name) for bot_id, name in await session.execute(stmt.order_by(BotRow.name))]
+
+
+async def get_bots(session: AsyncSession, bot_ids: Sequence[str]) -> list[BotRow]:
+    """The rows of ``bot_ids`` that exist, by name."""
+    if not bot_ids:
+        return []
+    stmt = select(BotRow).where(BotRow.id.in_(bot_ids)).order_by(BotRow.name)
+    return list(await session.scalars(stmt))
+
+
 async def update_config(
     session: AsyncSession,
     bot_id: str,
