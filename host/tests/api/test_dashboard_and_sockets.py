@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -253,3 +254,33 @@ async def test_a_subscribe_checks_the_token_first(long_trust_api: Api) -> None:
     assert sorted((m["id"], m["type"]) for m in messages) == [("1", "error"), ("2", "error")]
     codes = {m["payload"][0]["extensions"]["code"] for m in messages}
     assert codes == {"UNAUTHENTICATED"}
+
+
+async def test_a_token_check_cut_off_by_the_socket_closing_ends_its_watch(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Closing a socket cancels its periodic token check, possibly inside a database call
+    whose clean-up then raises an ordinary exception instead of the cancellation (SQLAlchemy's
+    MissingGreenlet). The check must still end: one that carried on kept the server from
+    stopping."""
+    inside, calls = threading.Event(), []
+
+    async def stuck(token: str) -> None:
+        calls.append(token)
+        inside.set()
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            raise RuntimeError("the driver's clean-up failed") from None
+
+    async with aconnect_ws(
+        api.graphql_url, api.client, subprotocols=["graphql-transport-ws"]
+    ) as ws:
+        await connected(api, ws, api.tokens["viewer"])
+        monkeypatch.setattr(api.services.tokens, "actor", stuck)
+        assert await asyncio.to_thread(inside.wait, 5 * TOKEN_CACHE_S)
+    await asyncio.sleep(3 * TOKEN_CACHE_S)
+    assert len(calls) == 1  # ended; a swallowed cancellation would check again every period
+    begun = time.monotonic()
+    await api.close()
+    assert time.monotonic() - begun < 5

@@ -31,6 +31,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     SubscribeMessage,
 )
 
+from ..cancellation import raise_if_cancelling
 from ..services import Actor
 from .context import ApiContext
 from .errors import Code
@@ -98,6 +99,7 @@ class TransportWS(BaseGraphQLTransportWSHandler[ApiContext, None]):
             try:
                 actor = await self._refresh(token)
             except Exception:  # a database hiccup: check again next period
+                raise_if_cancelling()  # not if the socket is closing: then the watch ends
                 log.warning(
                     "request %s: could not re-check a WebSocket's token",
                     self.context.request_id,

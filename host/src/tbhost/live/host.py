@@ -63,6 +63,7 @@ from tbsdk.errors import ConfigError, TbError
 from tbsdk.exchange import SimulatedVenue
 from tbsdk.ids import bot_key
 
+from ..cancellation import raise_if_cancelling
 from ..candles import CandleStore, replay_candles
 from ..engine.instruments import backtest_instrument
 from ..engine.paper import PaperCheckpoint, PaperRun, run_paper
@@ -234,6 +235,7 @@ class Host:
                     try:
                         await self._follow_storage()
                     except Exception:  # the database may be back at the next poll
+                        raise_if_cancelling()
                         log.exception("reading the bots' wanted states failed")
         finally:
             try:
