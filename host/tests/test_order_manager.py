@@ -28,7 +28,6 @@ from tbsdk.model import (
     OrderStatus,
     OrderType,
     OrderUpdate,
-    PositionChanged,
 )
 
 S = OrderStatus
@@ -497,13 +496,7 @@ async def test_a_liquidation_the_venue_made_is_stored_as_the_bots_order(db: Data
     await manager.submit(market)
     crash = [*venue.process_candle(SYMBOL, 2 * HOUR, 100, 100, 99.9, 100)]
     crash += venue.process_candle(SYMBOL, 3 * HOUR, 100, 100, 90, 91)  # 50x: gone below 98.5
-    for event in crash:
-        if isinstance(event, FillEvent):
-            await manager.on_fill(event.fill, event.order)
-        elif isinstance(event, OrderUpdate):
-            await manager.on_update(event.order)
-        elif isinstance(event, PositionChanged):
-            await manager.on_position(event.position)
+    await manager.on_events(crash)
     liquidation = next(
         e.order for e in crash if isinstance(e, FillEvent) and e.order.intent.tag == "liquidation"
     )

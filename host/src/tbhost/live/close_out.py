@@ -38,12 +38,9 @@ from typing import TYPE_CHECKING, Any
 from tbsdk.ids import base36
 from tbsdk.model import (
     Event,
-    FillEvent,
     OrderIntent,
     OrderSide,
     OrderType,
-    OrderUpdate,
-    PositionChanged,
     PositionSide,
 )
 
@@ -98,16 +95,9 @@ def closing_id(key: str, request_id: int, book: PositionSide) -> str:
 async def record_events(bot: OpenedBot, events: Iterable[Event]) -> None:
     """Hand what the venue reported on a candle to the bot's order manager, with the round
     trips it finished, then store it all."""
-    manager = bot.manager
-    for event in events:
-        if isinstance(event, FillEvent):
-            await manager.on_fill(event.fill, event.order)
-        elif isinstance(event, OrderUpdate):
-            await manager.on_update(event.order)
-        elif isinstance(event, PositionChanged):
-            await manager.on_position(event.position)
+    await bot.manager.on_events(events)
     await bot.record_trades()
-    await manager.flush()
+    await bot.manager.flush()
 
 
 async def close_out(bot: OpenedBot, index: int, *, request_id: int) -> CloseOut:

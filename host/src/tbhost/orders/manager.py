@@ -48,11 +48,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tbsdk import Exchange
 from tbsdk.errors import InvalidOrder, OrderNotFound, TbError
 from tbsdk.model import (
+    Event,
     Fill,
+    FillEvent,
     Order,
     OrderIntent,
     OrderStatus,
+    OrderUpdate,
     Position,
+    PositionChanged,
     PositionSide,
     RejectReason,
     Trade,
@@ -391,6 +395,17 @@ class OrderManager:
 
     async def on_position(self, position: Position) -> None:
         await self._write(PositionReport(self.bot_id, self.account_id, position))
+
+    async def on_events(self, events: Iterable[Event]) -> None:
+        """What the venue reported (a candle's events): each fill, order update and position
+        to its record (buffered: stored with the next flush)."""
+        for event in events:
+            if isinstance(event, FillEvent):
+                await self.on_fill(event.fill, event.order)
+            elif isinstance(event, OrderUpdate):
+                await self.on_update(event.order)
+            elif isinstance(event, PositionChanged):
+                await self.on_position(event.position)
 
     async def on_trades(self, trades: Iterable[Trade]) -> None:
         """Round trips the venue finished (stored with the next flush, once each: the caller
