@@ -78,7 +78,8 @@ def run(
     DATA_DIR/paper/BOT_ID/, so a stopped or crashed host resumes each bot where it was.
     A bot that faults is stored as faulted with the reason; the others go on. Bots started
     later (e.g. through the API) are picked up within seconds; a bot paused or stopped in
-    storage is stopped.
+    storage is stopped. Requests to close a bot's positions (`tbhost bots close`) are carried
+    out too, for a paused, stopped or faulted bot without starting it.
 
     SIGINT/SIGTERM stop gracefully: every bot's on_stop runs and its state is saved.
 
