@@ -129,6 +129,7 @@ def paper(
         "candles": len(sim.candles),
         "equity": str(venue.equity(currency)),
         "trades": [t.model_dump(mode="json") for t in trades],
+        "strategy_report": run.report,
     }
     if as_json:
         click.echo(json.dumps(report, indent=2))
@@ -138,6 +139,8 @@ def paper(
             f"{bot.bot_id} {done} at candle {run.checkpoint.next_index} of {len(sim.candles)}: "
             f"state {run.state}, {len(trades)} trades, equity {report['equity']} {currency}"
         )
+        for label, value in run.report.items():
+            click.echo(f"{label}: {value}")
         if run.fault:
             click.echo(f"fault: {run.fault}")
         if not run.finished and state_path is not None:
