@@ -25,6 +25,7 @@ from tbsdk.model import CandleArrays, Instrument, StopReason
 
 from .context import BotContext
 from .market_data import StoredMarketData
+from .precise_timers import wait_until
 from .replay import CandleReplay, Clock
 from .risk import RiskLimits
 from .runner import BotRunner, BotState
@@ -178,10 +179,13 @@ async def run_paper(
         if pace is not None:
             if await pace.until(close, stop):
                 break
-        elif sim0 is not None and speed != float("inf"):
-            delay = wall0 + (close - sim0) / 1000 / speed - time.monotonic()
-            if delay > 0 and await _stopped_within(stop, delay):
-                break
+        elif (
+            sim0 is not None
+            and speed != float("inf")
+            # The event loop's clock is time.monotonic().
+            and await wait_until(wall0 + (close - sim0) / 1000 / speed, stop)
+        ):
+            break
         if stop is not None and stop.is_set():
             break
         changed = await replay.process(i)
@@ -212,15 +216,3 @@ async def _adopt_venue(ctx: BotContext, exchange: Exchange, symbol: str) -> None
         ctx.positions[(position.symbol, position.position_side)] = position
     for order in await exchange.fetch_open_orders(symbol):
         ctx.record_order(order)
-
-
-async def _stopped_within(stop: asyncio.Event | None, seconds: float) -> bool:
-    """Wait ``seconds``; True as soon as ``stop`` is set."""
-    if stop is None:
-        await asyncio.sleep(seconds)
-        return False
-    try:
-        await asyncio.wait_for(stop.wait(), seconds)
-    except TimeoutError:
-        return False
-    return True

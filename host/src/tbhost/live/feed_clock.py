@@ -16,6 +16,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+from ..engine.precise_timers import call_precisely_at
+
 __all__ = ["FeedClock", "Pacer"]
 
 
@@ -75,7 +77,7 @@ class FeedClock:
             loop = asyncio.get_running_loop()
             future = self._wakes[due] = loop.create_future()
             if due is not None:
-                loop.call_at(due, _wake, self._wakes, due, future)
+                call_precisely_at(loop, due, _wake, self._wakes, due, future)
         return future
 
 
