@@ -41,45 +41,22 @@ from tbsdk.groups import STRATEGIES
 from tbsdk.ids import base36, bot_key
 from tbsdk.model import (
     CandleClosed,
-    OrderIntent,
     OrderSide,
     OrderStatus,
     OrderType,
 )
 
-from .test_run_kit import END, START, SWAP, ms, settings_for, venue
+from .test_run_kit import END, START, SWAP, Holds, ms, settings_for, venue
 
 QTY = Decimal("0.01")
 FAULT_AT = "2023-01-05"
 
 
-class _HoldsWithStop(RsiReversal):
+class _HoldsWithStop(Holds):
     """Buys ``QTY`` at the first candle with a sell stop far below, then does nothing."""
 
-    def on_candle(self, ctx: StrategyContext, event: CandleClosed) -> None:
-        key = bot_key(ctx.bot.account_id, ctx.bot.bot_id)
-        if ctx.order(f"x{key}hold") is not None:
-            return
-        ctx.submit(
-            OrderIntent(
-                client_order_id=f"x{key}hold",
-                symbol=event.symbol,
-                side=OrderSide.BUY,
-                type=OrderType.MARKET,
-                qty=QTY,
-            )
-        )
-        ctx.submit(
-            OrderIntent(
-                client_order_id=f"x{key}stop",
-                symbol=event.symbol,
-                side=OrderSide.SELL,
-                type=OrderType.STOP_MARKET,
-                qty=QTY,
-                trigger_price=Decimal(1000),
-                reduce_only=True,
-            )
-        )
+    qty = QTY
+    rest = "stop"
 
 
 class _FaultsHolding(_HoldsWithStop):

@@ -33,9 +33,7 @@ from tbsdk.model import (
     Instrument,
     Order,
     OrderIntent,
-    OrderSide,
     OrderStatus,
-    OrderType,
 )
 
 from .test_run_kit import (
@@ -43,6 +41,7 @@ from .test_run_kit import (
     GONE,
     START,
     SWAP,
+    Holds,
     backtest_trades,
     lookup,
     ms,
@@ -286,35 +285,6 @@ async def test_the_host_tells_hook_plugins_about_its_bots(
     assert watcher.calls.count("check") >= fills  # every order was checked before it went out
 
 
-class _Holds(RsiReversal):
-    """Buys 0.01 at the first candle with a sell limit far above, then does nothing."""
-
-    def on_candle(self, ctx: StrategyContext, event: CandleClosed) -> None:
-        key = bot_key(ctx.bot.account_id, ctx.bot.bot_id)
-        if ctx.order(f"x{key}hold") is not None:
-            return
-        qty = Decimal("0.01")
-        ctx.submit(
-            OrderIntent(
-                client_order_id=f"x{key}hold",
-                symbol=event.symbol,
-                side=OrderSide.BUY,
-                type=OrderType.MARKET,
-                qty=qty,
-            )
-        )
-        ctx.submit(
-            OrderIntent(
-                client_order_id=f"x{key}far",
-                symbol=event.symbol,
-                side=OrderSide.SELL,
-                type=OrderType.LIMIT,
-                qty=qty,
-                price=Decimal(100_000),
-            )
-        )
-
-
 async def test_a_close_request_stops_the_bot_and_closes_its_position(
     db: Database, db_url: URL, tmp_path: Path
 ) -> None:
@@ -325,7 +295,7 @@ async def test_a_close_request_stops_the_bot_and_closes_its_position(
     from tbhost.storage.repos import portfolio
 
     plugins = PluginHost.discover()
-    plugins.add_record(PluginRecord("holds", STRATEGIES, "tests", obj=_Holds))
+    plugins.add_record(PluginRecord("holds", STRATEGIES, "tests", obj=Holds))
     bot, _ = await running_bot(db, "holder", strategy="holds")
     stop = asyncio.Event()
     host = _host(tmp_path, db_url, speed=3600 * 100, once=False, poll_s=0.05, plugins=plugins)

@@ -8,7 +8,7 @@ import asyncio
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 from pydantic import SecretStr
 from sqlalchemy.engine import URL
@@ -23,9 +23,10 @@ from tbhost.services import SYSTEM, AccountService, Bot, BotService
 from tbhost.settings import Settings
 from tbhost.storage import Database, generate_key
 from tbhost.storage.repos import portfolio
-from tbsdk import Strategy
+from tbsdk import Strategy, StrategyContext
 from tbsdk.errors import ConfigError
-from tbsdk.model import Trade
+from tbsdk.ids import bot_key
+from tbsdk.model import CandleClosed, OrderIntent, OrderSide, OrderType, Trade
 
 SWAP = "BTC/USDT:USDT"
 GONE = "a_strategy_since_uninstalled"
@@ -101,3 +102,48 @@ async def stored_trades(db: Database, bot_id: str) -> list[Trade]:
 def venue_trades(data_dir: Path, bot_id: str) -> list[Trade]:
     """The trades the bot's paper venue holds, as a restarted venue sees them."""
     return venue(data_dir, bot_id).trades()
+
+
+class Holds(RsiReversal):
+    """Buys ``qty`` at market at the first candle and rests one sell far from the price, a
+    limit above (``x<key>far``) or a stop below (``x<key>stop``, by ``rest``), then does
+    nothing."""
+
+    qty: ClassVar[Decimal] = Decimal("0.01")
+    rest: ClassVar[Literal["limit", "stop"]] = "limit"
+
+    def on_candle(self, ctx: StrategyContext, event: CandleClosed) -> None:
+        key = bot_key(ctx.bot.account_id, ctx.bot.bot_id)
+        if ctx.order(f"x{key}hold") is not None:
+            return
+        buy = OrderIntent(
+            client_order_id=f"x{key}hold",
+            symbol=event.symbol,
+            side=OrderSide.BUY,
+            type=OrderType.MARKET,
+            qty=self.qty,
+        )
+        ctx.submit(buy)
+        if self.rest == "stop":
+            ctx.submit(
+                OrderIntent(
+                    client_order_id=f"x{key}stop",
+                    symbol=event.symbol,
+                    side=OrderSide.SELL,
+                    type=OrderType.STOP_MARKET,
+                    qty=self.qty,
+                    trigger_price=Decimal(1000),
+                    reduce_only=True,
+                )
+            )
+        else:
+            ctx.submit(
+                OrderIntent(
+                    client_order_id=f"x{key}far",
+                    symbol=event.symbol,
+                    side=OrderSide.SELL,
+                    type=OrderType.LIMIT,
+                    qty=self.qty,
+                    price=Decimal(100_000),
+                )
+            )
