@@ -16,13 +16,12 @@ import sys
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import OperationalError
 
 from tb_strategy_example import RsiReversal
 from tbhost.candles import CandleStore, replay_candles
@@ -46,7 +45,7 @@ from tbsdk.model import (
     OrderType,
 )
 
-from .test_run_kit import END, START, SWAP, Holds, ms, settings_for, venue
+from .test_run_kit import END, START, SWAP, Holds, locked_retry, ms, settings_for, venue
 
 QTY = Decimal("0.01")
 FAULT_AT = "2023-01-05"
@@ -110,23 +109,6 @@ def _host(data: Path, db_url: URL | str, end: str = END, **kw: Any) -> Host:
     return Host(settings_for(data, db_url), start=ms(START), end=ms(end), **options)
 
 
-T = TypeVar("T")
-
-
-async def _locked_retry(call: Callable[[], Awaitable[T]]) -> T:
-    """A service call made while the host writes: on SQLite a deferred transaction that read
-    before the host committed is refused at once ("database is locked") when it then writes
-    (see ``test_run_host``); the caller retries."""
-    for _ in range(50):
-        try:
-            return await call()
-        except OperationalError as exc:
-            if "database is locked" not in str(exc):
-                raise
-            await asyncio.sleep(0.02)
-    return await call()
-
-
 async def _until(check: Callable[[], Awaitable[bool]]) -> None:
     async with asyncio.timeout(60):
         while not await check():  # noqa: ASYNC110 - storage or a dict, no event to wait on
@@ -139,24 +121,23 @@ async def _state(db: Database, bot_id: str) -> tuple[BotStatus, str | None]:
         return row.state, row.fault_reason
 
 
-async def _completions(db: Database, bot_id: str) -> list[dict[str, Any]]:
+async def _audited(db: Database, bot_id: str, action: str) -> list[dict[str, Any]]:
+    """The details of the bot's audit entries of ``action``, oldest first."""
     async with db.transaction() as s:
         rows = await s.scalars(
             select(AuditRow)
-            .where(AuditRow.action == "bot.close_positions.done", AuditRow.target_id == bot_id)
+            .where(AuditRow.action == action, AuditRow.target_id == bot_id)
             .order_by(AuditRow.id)
         )
         return [row.details for row in rows]
+
+
+async def _completions(db: Database, bot_id: str) -> list[dict[str, Any]]:
+    return await _audited(db, bot_id, "bot.close_positions.done")
 
 
 async def _stops(db: Database, bot_id: str) -> list[dict[str, Any]]:
-    async with db.transaction() as s:
-        rows = await s.scalars(
-            select(AuditRow)
-            .where(AuditRow.action == "bot.stop", AuditRow.target_id == bot_id)
-            .order_by(AuditRow.id)
-        )
-        return [row.details for row in rows]
+    return await _audited(db, bot_id, "bot.stop")
 
 
 def _closing_id(bot: Bot, request: CloseRequest) -> str:
@@ -259,7 +240,7 @@ async def test_a_paused_bot_is_closed_by_the_running_host(
     running = asyncio.create_task(host.run(stop))
     try:
         await _until(lambda: _holding(db, bot.id))
-        await _locked_retry(lambda: BotService(db, _lookup).pause(SYSTEM, bot.id))
+        await locked_retry(lambda: BotService(db, _lookup).pause(SYSTEM, bot.id))
 
         async def stopped() -> bool:
             return bot.id in host.outcomes
@@ -269,7 +250,7 @@ async def test_a_paused_bot_is_closed_by_the_running_host(
         assert paused.status == "stopped"
         last_close = venue(data, paused.bot_id).last_close  # the venue as the bot left it
         assert last_close is not None
-        request = await _locked_retry(
+        request = await locked_retry(
             lambda: BotService(db, _lookup).close_positions(SYSTEM, bot.id)
         )
 
@@ -458,7 +439,7 @@ async def test_a_resume_during_the_close_out_waits_for_it_and_wins(
     try:
         async with asyncio.timeout(30):
             await entered.wait()
-        await _locked_retry(lambda: service.resume(SYSTEM, bot.id))
+        await locked_retry(lambda: service.resume(SYSTEM, bot.id))
         await asyncio.sleep(0.5)  # ten polls
         assert not await entry_stored()  # the strategy has not run
         gate.set()

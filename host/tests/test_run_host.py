@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import ClassVar, TypeVar
+from typing import ClassVar
 
 from sqlalchemy import select
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import OperationalError
 
 from tb_strategy_example import RsiReversal
 from tbhost.live import Host, venue_dir
@@ -43,6 +42,7 @@ from .test_run_kit import (
     SWAP,
     Holds,
     backtest_trades,
+    locked_retry,
     lookup,
     ms,
     running_bot,
@@ -154,24 +154,6 @@ async def test_only_the_named_bots_run(db: Database, db_url: URL, tmp_path: Path
     assert await _row(db, one.id) == (BotStatus.RUNNING, None)
 
 
-T = TypeVar("T")
-
-
-async def _locked_retry(call: Callable[[], Awaitable[T]]) -> T:
-    """A service call made while the host writes. On SQLite the services' transactions begin
-    deferred: one that read before the host committed is refused ("database is locked", at
-    once, whatever the busy timeout) when it then writes. Storage should begin writing
-    transactions IMMEDIATE; until it does, a caller retries, as here."""
-    for _ in range(50):
-        try:
-            return await call()
-        except OperationalError as exc:
-            if "database is locked" not in str(exc):
-                raise
-            await asyncio.sleep(0.02)
-    return await call()
-
-
 async def test_the_host_follows_the_stored_wanted_state(
     db: Database, db_url: URL, tmp_path: Path
 ) -> None:
@@ -194,11 +176,11 @@ async def test_the_host_follows_the_stored_wanted_state(
                 await asyncio.sleep(0.01)
 
     await until((venue_dir(tmp_path / "data", first.id) / "ops.jsonl").is_file)
-    await _locked_retry(lambda: BotService(db, lookup).stop(SYSTEM, first.id))
+    await locked_retry(lambda: BotService(db, lookup).stop(SYSTEM, first.id))
     await until(lambda: first.id in host.outcomes)
     assert host.outcomes[first.id].status == "stopped"
 
-    second, _ = await _locked_retry(
+    second, _ = await locked_retry(
         lambda: running_bot(db, "second", symbol="BTC/USDT", account_id=account)
     )
     await until((venue_dir(tmp_path / "data", second.id) / "ops.jsonl").is_file)

@@ -5,13 +5,15 @@ system actor, and the backtest of the same candles to compare with."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import SecretStr
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import OperationalError
 
 from tb_exchange_paper import PaperConfig, PaperExchange
 from tb_strategy_example import RsiReversal
@@ -147,3 +149,20 @@ class Holds(RsiReversal):
                     price=Decimal(100_000),
                 )
             )
+
+
+T = TypeVar("T")
+
+
+async def locked_retry(call: Callable[[], Awaitable[T]]) -> T:
+    """A service call made while the host writes. On SQLite the services' transactions begin
+    deferred: one that read before the host committed is refused ("database is locked", at
+    once, whatever the busy timeout) when it then writes; the caller retries."""
+    for _ in range(50):
+        try:
+            return await call()
+        except OperationalError as exc:
+            if "database is locked" not in str(exc):
+                raise
+            await asyncio.sleep(0.02)
+    return await call()
