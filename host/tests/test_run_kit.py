@@ -126,29 +126,21 @@ class Holds(RsiReversal):
             qty=self.qty,
         )
         ctx.submit(buy)
-        if self.rest == "stop":
-            ctx.submit(
-                OrderIntent(
-                    client_order_id=f"x{key}stop",
-                    symbol=event.symbol,
-                    side=OrderSide.SELL,
-                    type=OrderType.STOP_MARKET,
-                    qty=self.qty,
-                    trigger_price=Decimal(1000),
-                    reduce_only=True,
-                )
+        far: dict[str, Any] = (
+            {"type": OrderType.STOP_MARKET, "trigger_price": Decimal(1000), "reduce_only": True}
+            if self.rest == "stop"
+            else {"type": OrderType.LIMIT, "price": Decimal(100_000)}
+        )
+        name = "stop" if self.rest == "stop" else "far"
+        ctx.submit(
+            OrderIntent(
+                client_order_id=f"x{key}{name}",
+                symbol=event.symbol,
+                side=OrderSide.SELL,
+                qty=self.qty,
+                **far,
             )
-        else:
-            ctx.submit(
-                OrderIntent(
-                    client_order_id=f"x{key}far",
-                    symbol=event.symbol,
-                    side=OrderSide.SELL,
-                    type=OrderType.LIMIT,
-                    qty=self.qty,
-                    price=Decimal(100_000),
-                )
-            )
+        )
 
 
 T = TypeVar("T")

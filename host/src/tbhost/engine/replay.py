@@ -173,9 +173,10 @@ class CandleReplay:
         c, last = self.candles, j - 1
         close_time = int(self.close_ts[last])
         base = float(self.ctx.equity_value)
-        exposure = 0.0
+        exposure, held = 0.0, False
         for p in self.ctx.positions.values():
             exposure += float(p.signed_size * p.contract_size)
+            held = held or not p.is_flat  # hedged books may net to no exposure
         if exposure:
             # base + exposure * (close - ref), computed in place (the same roundings).
             ref = float(c.close[i - 1]) if i > 0 else float(c.open[i])
@@ -185,7 +186,7 @@ class CandleReplay:
             out += base
         else:
             self.equity[i:j] = base
-        self.held[i:j] = self._exposed()
+        self.held[i:j] = held
         self.venue.skip_candles(self.symbol, close_time, float(c.close[last]))
         self.clock.now = close_time
         for _, series in self.market.by_timeframe_desc():
